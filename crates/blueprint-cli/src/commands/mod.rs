@@ -1,0 +1,38 @@
+//! One module per subcommand.
+
+pub(crate) mod check;
+pub(crate) mod explain;
+pub(crate) mod init;
+pub(crate) mod rules;
+pub(crate) mod schema;
+
+use blueprint_compiler::Compilation;
+use blueprint_diagnostics::{Diagnostic, SourceMap, render_human, render_json};
+use std::io::IsTerminal;
+
+/// Prints an environment failure through miette and returns exit code 2.
+pub(crate) fn fail(e: impl miette::Diagnostic + Send + Sync + 'static) -> u8 {
+    eprintln!("{:?}", miette::Report::new(e));
+    2
+}
+
+/// Prints findings: text to stderr (coloured on a terminal unless NO_COLOR), JSON to stdout.
+pub(crate) fn print_findings(
+    map: &SourceMap,
+    diagnostics: &[Diagnostic],
+    format: crate::OutputFormat,
+) {
+    match format {
+        crate::OutputFormat::Json => print!("{}", render_json(map, diagnostics)),
+        crate::OutputFormat::Text => {
+            let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            eprint!("{}", render_human(map, diagnostics, color));
+        }
+    }
+}
+
+/// Compiles a plants directory, or returns the exit code of an I/O failure.
+pub(crate) fn compile_dir(dir: &std::path::Path) -> Result<Compilation, u8> {
+    let inputs = crate::walk::read_plants(dir).map_err(fail)?;
+    Ok(blueprint_compiler::compile(&inputs))
+}

@@ -1,0 +1,114 @@
+//! `blueprint`: the command line. The only reader of disk, environment and terminal.
+//!
+//! Each subcommand lives in `commands/<name>.rs`, calls the library and maps the outcome to
+//! output and an exit code: 0 clean, 1 findings, 2 usage or I/O failure.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod commands;
+mod walk;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// A compiler for Odoo plant infrastructure: typed plants in, a verified GitOps tree out.
+#[derive(Debug, Parser)]
+#[command(name = "blueprint", version, about, max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Output format of commands that print findings or models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum OutputFormat {
+    /// For people.
+    Text,
+    /// For machines (docs/diagnostics-json.md).
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run every validation pass on a plants directory; writes nothing.
+    Check {
+        /// Plants directory.
+        #[arg(default_value = "plants")]
+        dir: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+        /// Exit 1 on warnings too.
+        #[arg(long)]
+        deny_warnings: bool,
+    },
+    /// Show the resolved plant with the origin of every value.
+    Explain {
+        /// Plant name.
+        plant: String,
+        /// Only this environment.
+        #[arg(long)]
+        env: Option<String>,
+        /// Plants directory.
+        #[arg(long, default_value = "plants")]
+        dir: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+    /// List diagnostic codes, or explain one at length.
+    Rules {
+        /// A code such as BP2001.
+        code: Option<String>,
+    },
+    /// Print the JSON Schema of plant or fleet files.
+    Schema {
+        /// Which schema.
+        #[arg(value_enum, default_value_t = commands::schema::Which::Plant)]
+        which: commands::schema::Which,
+        /// Write plant.v1.json and fleet.v1.json into this directory instead.
+        #[arg(long)]
+        write: Option<PathBuf>,
+    },
+    /// Scaffold a plant file that passes `check`.
+    Init {
+        /// Plant name (DNS label, at most 40 characters).
+        name: String,
+        /// Tier.
+        #[arg(long, default_value = "standard")]
+        tier: String,
+        /// Tenancy.
+        #[arg(long, default_value = "dedicated-namespace")]
+        tenancy: String,
+        /// Plants directory to write into.
+        #[arg(long, default_value = "plants")]
+        dir: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Check {
+            dir,
+            format,
+            deny_warnings,
+        } => commands::check::run(&dir, format, deny_warnings),
+        Command::Explain {
+            plant,
+            env,
+            dir,
+            format,
+        } => commands::explain::run(&dir, &plant, env.as_deref(), format),
+        Command::Rules { code } => commands::rules::run(code.as_deref()),
+        Command::Schema { which, write } => commands::schema::run(which, write.as_deref()),
+        Command::Init {
+            name,
+            tier,
+            tenancy,
+            dir,
+        } => commands::init::run(&dir, &name, &tier, &tenancy),
+    };
+    ExitCode::from(code)
+}

@@ -1,0 +1,100 @@
+//! Reading a plants directory: a sorted, deterministic walk at any depth.
+
+use blueprint_compiler::Input;
+use blueprint_syntax::{Format, MAX_FILE_BYTES};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// An I/O failure (exit 2).
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub(crate) enum WalkError {
+    /// The directory is missing or unreadable.
+    #[error("cannot read plants directory {path}: {source}")]
+    #[diagnostic(
+        code(blueprint::io),
+        help(
+            "pass the directory holding plant files, e.g. `blueprint check examples/quickstart/plants`"
+        )
+    )]
+    Dir {
+        /// Path.
+        path: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// A file could not be read.
+    #[error("cannot read {path}: {source}")]
+    #[diagnostic(code(blueprint::io))]
+    File {
+        /// Path.
+        path: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+}
+
+fn display(p: &Path) -> String {
+    p.to_string_lossy().replace('\\', "/")
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result<(), WalkError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| WalkError::Dir {
+        path: display(dir),
+        source,
+    })?;
+    let mut paths: Vec<PathBuf> = Vec::new();
+    for e in entries {
+        let e = e.map_err(|source| WalkError::Dir {
+            path: display(dir),
+            source,
+        })?;
+        paths.push(e.path());
+    }
+    paths.sort();
+    for p in paths {
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if name.starts_with('.') {
+            continue;
+        }
+        if p.is_dir() {
+            if depth < 16 {
+                collect(&p, out, depth + 1)?;
+            }
+        } else if Format::of_path(&name).is_some() {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+/// Reads every plant file under `dir` (sorted) and `dir/fleet.toml` if present. Files over the
+/// size limit are read only up to it plus one byte, so they are refused without being loaded.
+pub(crate) fn read_plants(dir: &Path) -> Result<Vec<Input>, WalkError> {
+    let mut paths = Vec::new();
+    collect(dir, &mut paths, 0)?;
+    let fleet = dir.join("fleet.toml");
+    let mut inputs = Vec::with_capacity(paths.len());
+    for p in paths {
+        let path = display(&p);
+        let file = std::fs::File::open(&p).map_err(|source| WalkError::File {
+            path: path.clone(),
+            source,
+        })?;
+        let mut bytes = Vec::new();
+        file.take(MAX_FILE_BYTES as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|source| WalkError::File {
+                path: path.clone(),
+                source,
+            })?;
+        inputs.push(Input {
+            is_fleet: p == fleet,
+            path,
+            bytes,
+        });
+    }
+    Ok(inputs)
+}

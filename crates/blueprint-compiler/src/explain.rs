@@ -1,0 +1,280 @@
+//! `blueprint explain`: a resolved plant as rows of (field, value, origin), in text or JSON.
+
+use crate::model::{Origin, ResolvedPlant, Val};
+use crate::units::{fmt_bytes, fmt_cpu, fmt_duration};
+use blueprint_diagnostics::SourceMap;
+use serde::Serialize;
+
+/// One explained value.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    /// Dotted field path.
+    pub field: String,
+    /// The value as text.
+    pub value: String,
+    /// Origin kind (`plant`, `overlay`, `fleet-default`, `fleet`, `tier`, `tier-fleet`, `derived`).
+    pub origin: &'static str,
+    /// Origin as text (a location, a profile, or the derivation).
+    pub from: String,
+}
+
+struct Rows<'a> {
+    map: &'a SourceMap,
+    rows: Vec<Row>,
+}
+
+impl Rows<'_> {
+    fn push<T>(&mut self, field: &str, v: &Val<T>, show: impl Fn(&T) -> String) {
+        self.rows.push(Row {
+            field: field.into(),
+            value: show(&v.value),
+            origin: v.origin.kind(),
+            from: v.origin.describe(self.map),
+        });
+    }
+    fn text(&mut self, field: &str, v: &Val<String>) {
+        self.push(field, v, Clone::clone);
+    }
+    fn plain(&mut self, field: &str, value: String, origin: &Origin) {
+        self.rows.push(Row {
+            field: field.into(),
+            value,
+            origin: origin.kind(),
+            from: origin.describe(self.map),
+        });
+    }
+}
+
+/// The rows of a resolved plant.
+#[must_use]
+pub fn rows(map: &SourceMap, p: &ResolvedPlant) -> Vec<Row> {
+    let mut r = Rows {
+        map,
+        rows: Vec::new(),
+    };
+    r.text("name", &p.name);
+    r.plain(
+        "namespace",
+        p.namespace.clone(),
+        &Origin::Derived {
+            rule: "namespace",
+            detail: "<plant>-<env>".into(),
+        },
+    );
+    if let Some(d) = &p.display_name {
+        r.text("displayName", d);
+    }
+    r.text("region", &p.region);
+    r.push("tier", &p.tier, ToString::to_string);
+    r.push("tenancy", &p.tenancy, ToString::to_string);
+    if let Some(c) = &p.cluster {
+        r.text("cluster", c);
+    }
+    r.text("owner.team", &p.owner.team);
+    r.text("owner.email", &p.owner.email);
+    if let Some(c) = &p.owner.cost_center {
+        r.text("owner.costCenter", c);
+    }
+    r.push("recovery.rpo", &p.recovery.rpo, |v| fmt_duration(*v));
+    r.push("recovery.rto", &p.recovery.rto, |v| fmt_duration(*v));
+    r.push("recovery.pitrWindow", &p.recovery.pitr_window, |v| {
+        fmt_duration(*v)
+    });
+    r.push("recovery.rtoEstimate", &p.backup.rto_estimate, |v| {
+        fmt_duration(*v)
+    });
+    let o = &p.odoo;
+    r.push("odoo.version", &o.version, ToString::to_string);
+    r.push("odoo.edition", &o.edition, ToString::to_string);
+    r.text("odoo.image", &o.image);
+    r.push("odoo.users", &o.users, ToString::to_string);
+    r.push("odoo.modules", &o.modules, |m| m.join(", "));
+    r.push("odoo.workers", &o.workers, ToString::to_string);
+    r.push("odoo.replicas", &o.replicas, ToString::to_string);
+    r.push("odoo.maxReplicas", &o.max_replicas, ToString::to_string);
+    r.push("odoo.cpuRequest", &o.cpu_request_m, |v| fmt_cpu(*v));
+    r.push("odoo.cpuLimit", &o.cpu_limit_m, |v| fmt_cpu(*v));
+    r.push("odoo.memoryRequest", &o.memory_request, |v| fmt_bytes(*v));
+    r.push("odoo.memoryLimit", &o.memory_limit, |v| fmt_bytes(*v));
+    r.push("odoo.limitMemorySoft", &o.limit_memory_soft, |v| {
+        fmt_bytes(*v)
+    });
+    r.push("odoo.limitMemoryHard", &o.limit_memory_hard, |v| {
+        fmt_bytes(*v)
+    });
+    r.push("odoo.cronThreads", &o.cron_threads, ToString::to_string);
+    r.push("odoo.dbMaxconn", &o.db_maxconn, ToString::to_string);
+    if let Some(g) = &o.db_maxconn_gevent {
+        r.push("odoo.dbMaxconnGevent", g, ToString::to_string);
+    }
+    let d = &p.database;
+    r.push("database.size", &d.size, |v| fmt_bytes(*v));
+    r.push(
+        "database.postgresVersion",
+        &d.postgres_version,
+        ToString::to_string,
+    );
+    r.push("database.writeRate", &d.write_rate, |v| {
+        format!("{}/day", fmt_bytes(*v))
+    });
+    r.push("database.instances", &d.instances, ToString::to_string);
+    r.push(
+        "database.synchronousReplication",
+        &d.synchronous,
+        ToString::to_string,
+    );
+    r.push(
+        "database.connectionBudget",
+        &d.connection_budget,
+        ToString::to_string,
+    );
+    r.push(
+        "database.maxConnections",
+        &d.max_connections,
+        ToString::to_string,
+    );
+    r.push(
+        "database.reservedConnections",
+        &d.reserved_connections,
+        ToString::to_string,
+    );
+    r.push("database.storage", &d.storage, |v| fmt_bytes(*v));
+    r.push("database.filestoreStorage", &d.filestore, |v| fmt_bytes(*v));
+    r.push(
+        "database.minPgbackrestVersion",
+        &d.min_pgbackrest,
+        Clone::clone,
+    );
+    let b = &p.backup;
+    r.push("backup.full", &b.full_schedule, Clone::clone);
+    r.push("backup.differential", &b.diff_schedule, Clone::clone);
+    r.push("backup.incremental", &b.incr_schedule, |s| {
+        if s.is_empty() {
+            "none (daily differential)".into()
+        } else {
+            s.clone()
+        }
+    });
+    r.push("backup.interval", &b.interval, |v| fmt_duration(*v));
+    r.push("backup.fullDuration", &b.full_duration, |v| {
+        fmt_duration(*v)
+    });
+    r.push(
+        "backup.retentionFullDays",
+        &b.retention_full_days,
+        ToString::to_string,
+    );
+    r.push("backup.archiveTimeout", &b.archive_timeout, |v| {
+        fmt_duration(*v)
+    });
+    r.push("backup.archiveLossWindow", &b.archive_loss_window, |v| {
+        fmt_duration(*v)
+    });
+    for repo in &b.repos {
+        r.plain(
+            &format!("backup.{}", repo.name),
+            format!("s3://{}{} ({})", repo.bucket, repo.path, repo.cloud_region),
+            &Origin::Derived { rule: "backup.repositories", detail: format!("region {}; bucket <org>-pgbackrest-<cloudRegion>, path /pgbackrest/<plant>/<env>", repo.region) },
+        );
+    }
+    r.push(
+        "backup.restoreTestSchedule",
+        &b.restore_test_schedule,
+        Clone::clone,
+    );
+    r.text("ingress.host", &p.ingress.host);
+    r.push("ingress.adminAllowFrom", &p.ingress.admin_allow_from, |v| {
+        if v.is_empty() {
+            "[] (blocked)".into()
+        } else {
+            v.join(", ")
+        }
+    });
+    r.push("ingress.maxUploadSize", &p.ingress.max_upload_size, |v| {
+        fmt_bytes(*v)
+    });
+    if let Some(c) = &p.cidr {
+        r.text("network.cidr", c);
+    }
+    for i in &p.integrations {
+        let key = format!("integrations.{}", i.name.value);
+        r.plain(
+            &key,
+            format!(
+                "{} {} {} port {} from {}",
+                i.kind,
+                i.direction,
+                i.protocol,
+                i.port,
+                i.peers
+                    .iter()
+                    .map(|p| p.value.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            &i.name.origin,
+        );
+    }
+    r.push(
+        "maintenance.window",
+        &p.maintenance.window,
+        ToString::to_string,
+    );
+    r.text("maintenance.timezone", &p.maintenance.timezone);
+    if let Some(redis) = &p.redis {
+        r.text("redis.architecture", &redis.architecture);
+        r.push("redis.persistence", &redis.persistence, ToString::to_string);
+    }
+    r.push("quota.cpu", &p.quota.cpu_m, |v| fmt_cpu(*v));
+    r.push("quota.memory", &p.quota.memory, |v| fmt_bytes(*v));
+    r.rows
+}
+
+/// Text output: a header and aligned rows.
+#[must_use]
+pub fn text(map: &SourceMap, p: &ResolvedPlant) -> String {
+    let rows = rows(map, p);
+    let wf = rows.iter().map(|r| r.field.len()).max().unwrap_or(0);
+    let wv = rows
+        .iter()
+        .map(|r| r.value.chars().count().min(48))
+        .max()
+        .unwrap_or(0);
+    let mut out = format!("{} ({}) from {}\n", p.name.value, p.env, p.file);
+    for r in rows {
+        let pad = wv.saturating_sub(r.value.chars().count());
+        out.push_str(&format!(
+            "  {:wf$}  {}{}  ← {}\n",
+            r.field,
+            r.value,
+            " ".repeat(pad),
+            r.from
+        ));
+    }
+    out
+}
+
+#[derive(Serialize)]
+struct JsonPlant<'a> {
+    plant: &'a str,
+    env: &'a str,
+    file: &'a str,
+    values: Vec<Row>,
+}
+
+/// JSON output: `{"plant", "env", "file", "values": [{field, value, origin, from}]}`.
+#[must_use]
+pub fn json(map: &SourceMap, plants: &[&ResolvedPlant]) -> String {
+    let out: Vec<JsonPlant<'_>> = plants
+        .iter()
+        .map(|p| JsonPlant {
+            plant: &p.name.value,
+            env: &p.env,
+            file: &p.file,
+            values: rows(map, p),
+        })
+        .collect();
+    let mut s = serde_json::to_string_pretty(&out).unwrap_or_default();
+    s.push('\n');
+    s
+}

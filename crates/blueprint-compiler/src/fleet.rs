@@ -1,0 +1,675 @@
+//! The fleet: `fleet.toml` or the embedded default, and the tier profiles with the fleet's
+//! overrides applied.
+
+use crate::model::{Origin, Val};
+use crate::units;
+use blueprint_diagnostics::{Diagnostic, FileId, SourceMap, Span, codes};
+use blueprint_syntax::doc::{FleetDoc, Tenancy, Tier, TierProfile};
+use blueprint_syntax::{Format, Limits, Node, Spanned};
+use chrono_tz::Tz;
+use std::collections::BTreeMap;
+
+/// The embedded default fleet.
+pub const DEFAULT_FLEET: &str = include_str!("../embedded/default-fleet.toml");
+/// The embedded tier profiles.
+pub const TIERS: &str = include_str!("../embedded/tiers.toml");
+/// Display path of the embedded default fleet.
+pub const DEFAULT_FLEET_PATH: &str = "<embedded>/fleet.toml";
+/// Display path of the embedded tier profiles.
+pub const TIERS_PATH: &str = "<embedded>/tiers.toml";
+
+/// A region of the fleet.
+#[derive(Debug, Clone)]
+pub struct Region {
+    /// Cloud region.
+    pub cloud_region: String,
+    /// Zones.
+    pub zones: usize,
+    /// Backup peer region.
+    pub backup_peer: Option<Spanned<String>>,
+    /// Where the region is defined.
+    pub span: Span,
+}
+
+/// The shared Odoo of a cluster.
+#[derive(Debug, Clone)]
+pub struct SharedOdoo {
+    /// Version.
+    pub version: Val<blueprint_syntax::doc::OdooVersion>,
+    /// Edition.
+    pub edition: Val<blueprint_syntax::doc::Edition>,
+    /// Image.
+    pub image: Val<String>,
+    /// Modules.
+    pub modules: Val<Vec<String>>,
+}
+
+/// A shared cluster of the fleet.
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    /// Region name.
+    pub region: Spanned<String>,
+    /// Capacity: CPU millicores and memory bytes.
+    pub capacity: Option<(u64, u64, Span)>,
+    /// The platform's maintenance window.
+    pub maintenance: Option<(units::Window, Tz, Span)>,
+    /// Guaranteed RPO and RTO (seconds).
+    pub recovery: Option<(u64, u64, Span)>,
+    /// Shared PostgreSQL: max and reserved connections, version.
+    pub postgres: Option<(u32, u32, Span)>,
+    /// PostgreSQL version of the shared database.
+    pub postgres_version: Option<Val<u32>>,
+    /// Shared Odoo.
+    pub odoo: Option<SharedOdoo>,
+    /// Where the cluster is defined.
+    pub span: Span,
+}
+
+/// A resolved tier profile: every value with its origin.
+#[derive(Debug, Clone)]
+pub struct TierValues {
+    /// Tier.
+    pub tier: Tier,
+    /// Allowed tenancies.
+    pub tenancies: Val<Vec<Tenancy>>,
+    /// Minimum web replicas.
+    pub min_replicas: Val<u32>,
+    /// HPA factor.
+    pub hpa_factor: Val<u32>,
+    /// CPUs per web pod.
+    pub cpu_per_pod: Val<u32>,
+    /// Cron threads.
+    pub cron_threads: Val<u32>,
+    /// `db_maxconn`.
+    pub db_maxconn: Val<u32>,
+    /// PostgreSQL instances.
+    pub postgres_instances: Val<u32>,
+    /// Synchronous replication.
+    pub synchronous_replication: Val<bool>,
+    /// Cap of derived `max_connections`.
+    pub max_connections_cap: Val<u32>,
+    /// Redis architecture.
+    pub redis_architecture: Val<String>,
+    /// Redis persistence.
+    pub redis_persistence: Val<bool>,
+    /// Longest backup interval, seconds.
+    pub max_backup_interval: Val<u64>,
+    /// Longest retention, seconds.
+    pub max_retention: Val<u64>,
+    /// Restore test schedule.
+    pub restore_test_schedule: Val<String>,
+    /// Default RPO, RTO, PITR window (seconds).
+    pub rpo: Val<u64>,
+    /// Default RTO.
+    pub rto: Val<u64>,
+    /// Default PITR window.
+    pub pitr_window: Val<u64>,
+    /// Tightest RPO.
+    pub min_rpo: Val<u64>,
+    /// Tightest RTO.
+    pub min_rto: Val<u64>,
+}
+
+/// Backup throughputs (bytes per second) and the fixed restore allowance.
+#[derive(Debug, Clone)]
+pub struct Throughput {
+    /// Restore.
+    pub restore: Val<u64>,
+    /// Backup.
+    pub backup: Val<u64>,
+    /// WAL replay.
+    pub replay: Val<u64>,
+    /// Startup allowance, seconds.
+    pub startup: Val<u64>,
+}
+
+/// The resolved fleet.
+#[derive(Debug, Clone)]
+pub struct Fleet {
+    /// The fleet file (real or embedded).
+    pub file: FileId,
+    /// Whether the embedded default fleet is used.
+    pub embedded: bool,
+    /// The raw document.
+    pub doc: FleetDoc,
+    /// Regions by name.
+    pub regions: BTreeMap<String, Region>,
+    /// Clusters by name.
+    pub clusters: BTreeMap<String, Cluster>,
+    /// Tier profiles.
+    pub tiers: BTreeMap<Tier, TierValues>,
+    /// Throughputs.
+    pub throughput: Throughput,
+    /// `defaults` as a node to merge under every plant.
+    pub defaults: Option<Node>,
+}
+
+impl Fleet {
+    /// `organization.name`.
+    #[must_use]
+    pub fn org(&self) -> &str {
+        &self.doc.organization.value.name.value
+    }
+    /// `organization.dnsZone`.
+    #[must_use]
+    pub fn dns_zone(&self) -> &str {
+        &self.doc.organization.value.dns_zone.value
+    }
+    /// `organization.imageRegistry`.
+    #[must_use]
+    pub fn registry(&self) -> &str {
+        &self.doc.organization.value.image_registry.value
+    }
+    /// The profile of a tier.
+    ///
+    /// # Panics
+    /// Never: all three tiers are always resolved from the embedded profiles.
+    #[must_use]
+    #[allow(clippy::expect_used)]
+    pub fn tier(&self, tier: Tier) -> &TierValues {
+        self.tiers
+            .get(&tier)
+            .expect("every tier has an embedded profile")
+    }
+}
+
+/// Reports a value that does not parse, returning `None`.
+pub(crate) fn bad(
+    diags: &mut Vec<Diagnostic>,
+    code: blueprint_diagnostics::Code,
+    span: Span,
+    what: &str,
+    value: &str,
+    why: &str,
+    help: &str,
+) {
+    diags.push(
+        Diagnostic::new(code, format!("{what} `{value}` is invalid: {why}"))
+            .at(span, why.to_string())
+            .help(help.to_string()),
+    );
+}
+
+/// Parses a spanned text with `f`, reporting failures with `code`.
+pub(crate) fn parse_with<T>(
+    diags: &mut Vec<Diagnostic>,
+    t: &Spanned<String>,
+    code: blueprint_diagnostics::Code,
+    what: &str,
+    help: &str,
+    f: impl Fn(&str) -> Result<T, String>,
+) -> Option<T> {
+    match f(&t.value) {
+        Ok(v) => Some(v),
+        Err(why) => {
+            bad(diags, code, t.span, what, &t.value, &why, help);
+            None
+        }
+    }
+}
+
+pub(crate) const DURATION_HELP: &str = "write a whole number with a unit: `30s`, `15m`, `4h`, `7d`";
+pub(crate) const QUANTITY_HELP: &str =
+    "write a Kubernetes quantity such as `512Mi`, `200Gi` or `1Ti`";
+
+fn tier_values(
+    tier: Tier,
+    profile: &TierProfile,
+    fleet_file: FileId,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<TierValues> {
+    fn val<T: Clone>(tier: Tier, fleet_file: FileId, s: &Option<Spanned<T>>) -> Option<Val<T>> {
+        s.as_ref().map(|s| {
+            Val::new(
+                s.value.clone(),
+                Origin::Tier {
+                    tier,
+                    span: s.span,
+                    fleet: s.span.file == fleet_file,
+                },
+            )
+        })
+    }
+    let dur = |diags: &mut Vec<Diagnostic>, s: &Option<Spanned<String>>| -> Option<Val<u64>> {
+        let s = s.as_ref()?;
+        let v = parse_with(
+            diags,
+            s,
+            codes::INVALID_DURATION,
+            "duration",
+            DURATION_HELP,
+            units::duration,
+        )?;
+        Some(Val::new(
+            v,
+            Origin::Tier {
+                tier,
+                span: s.span,
+                fleet: s.span.file == fleet_file,
+            },
+        ))
+    };
+    let tenancies = profile.tenancies.as_ref().map(|t| {
+        Val::new(
+            t.value.iter().map(|x| x.value).collect(),
+            Origin::Tier {
+                tier,
+                span: t.span,
+                fleet: t.span.file == fleet_file,
+            },
+        )
+    });
+    let schedule = profile.restore_test_schedule.as_ref()?;
+    let restore_ok = parse_with(
+        diags,
+        schedule,
+        codes::INVALID_CRON,
+        "schedule",
+        "write a 5-field cron: `0 6 * * 1`",
+        units::cron,
+    );
+    Some(TierValues {
+        tier,
+        tenancies: tenancies?,
+        min_replicas: val(tier, fleet_file, &profile.min_replicas)?,
+        hpa_factor: val(tier, fleet_file, &profile.hpa_factor)?,
+        cpu_per_pod: val(tier, fleet_file, &profile.cpu_per_pod)?,
+        cron_threads: val(tier, fleet_file, &profile.cron_threads)?,
+        db_maxconn: val(tier, fleet_file, &profile.db_maxconn)?,
+        postgres_instances: val(tier, fleet_file, &profile.postgres_instances)?,
+        synchronous_replication: val(tier, fleet_file, &profile.synchronous_replication)?,
+        max_connections_cap: val(tier, fleet_file, &profile.max_connections_cap)?,
+        redis_architecture: val(tier, fleet_file, &profile.redis_architecture)?,
+        redis_persistence: val(tier, fleet_file, &profile.redis_persistence)?,
+        max_backup_interval: dur(diags, &profile.max_backup_interval)?,
+        max_retention: dur(diags, &profile.max_retention)?,
+        restore_test_schedule: restore_ok.and(val(
+            tier,
+            fleet_file,
+            &profile.restore_test_schedule,
+        ))?,
+        rpo: dur(diags, &profile.rpo)?,
+        rto: dur(diags, &profile.rto)?,
+        pitr_window: dur(diags, &profile.pitr_window)?,
+        min_rpo: dur(diags, &profile.min_rpo)?,
+        min_rto: dur(diags, &profile.min_rto)?,
+    })
+}
+
+fn parse_embedded(
+    map: &mut SourceMap,
+    path: &str,
+    text: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<(FileId, Node)> {
+    let (id, ok) = blueprint_syntax::read_source(map, path, text.as_bytes(), diags);
+    if !ok {
+        return None;
+    }
+    let parsed = blueprint_syntax::parse(map, id, Format::Toml, &Limits::default());
+    diags.extend(parsed.diagnostics);
+    Some((id, parsed.root?))
+}
+
+/// Resolves the fleet from a parsed `fleet.toml` (or the embedded default when `None`).
+pub fn resolve(
+    map: &mut SourceMap,
+    fleet: Option<(FileId, Node)>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Fleet> {
+    let embedded = fleet.is_none();
+    let (file, root) = match fleet {
+        Some(f) => f,
+        None => parse_embedded(map, DEFAULT_FLEET_PATH, DEFAULT_FLEET, diags)?,
+    };
+    let doc: FleetDoc = blueprint_syntax::decode(&root, diags)?;
+    let (tiers_file, tiers_root) = parse_embedded(map, TIERS_PATH, TIERS, diags)?;
+    let _ = tiers_file;
+
+    let mut regions = BTreeMap::new();
+    for (k, r) in doc.regions.value.iter() {
+        regions.insert(
+            k.name.clone(),
+            Region {
+                cloud_region: r.cloud_region.value.clone(),
+                zones: r.zones.value.len(),
+                backup_peer: r.backup_peer.clone(),
+                span: k.span,
+            },
+        );
+    }
+    for (k, r) in doc.regions.value.iter() {
+        if let Err(why) = units::dns_label(&k.name, 63) {
+            bad(
+                diags,
+                codes::INVALID_NAME,
+                k.span,
+                "region name",
+                &k.name,
+                &why,
+                "use a DNS label such as `eu-west`",
+            );
+        }
+        if let Some(peer) = &r.backup_peer
+            && (!regions.contains_key(&peer.value) || peer.value == k.name)
+        {
+            let why = if peer.value == k.name {
+                "a region cannot back itself up"
+            } else {
+                "no such region in the fleet"
+            };
+            diags.push(
+                Diagnostic::new(
+                    codes::FLEET_REFERENCE,
+                    format!("backupPeer `{}` of region `{}`: {why}", peer.value, k.name),
+                )
+                .at(peer.span, why)
+                .help(format!(
+                    "name another region of `[regions]`: {}",
+                    regions.keys().cloned().collect::<Vec<_>>().join(", ")
+                )),
+            );
+        }
+    }
+
+    let org = &doc.organization.value;
+    if let Err(why) = units::dns_label(&org.name.value, 30) {
+        bad(
+            diags,
+            codes::INVALID_NAME,
+            org.name.span,
+            "organization.name",
+            &org.name.value,
+            &why,
+            "use a short DNS label: it prefixes bucket and role names",
+        );
+    }
+    if let Err(why) = units::dns_name(&org.dns_zone.value) {
+        bad(
+            diags,
+            codes::INVALID_NAME,
+            org.dns_zone.span,
+            "organization.dnsZone",
+            &org.dns_zone.value,
+            &why,
+            "use a DNS zone such as `erp.example.com`",
+        );
+    }
+    parse_with(
+        diags,
+        &org.gitops_repo,
+        codes::INVALID_REFERENCE,
+        "organization.gitopsRepo",
+        "use the https URL of the GitOps repository",
+        units::https_url,
+    );
+    let acct = &doc.cloud.value.account_id;
+    if acct.value.len() != 12 || !acct.value.bytes().all(|b| b.is_ascii_digit()) {
+        bad(
+            diags,
+            codes::INVALID_REFERENCE,
+            acct.span,
+            "cloud.accountId",
+            &acct.value,
+            "an AWS account id has 12 digits",
+            "write the 12-digit account id in quotes",
+        );
+    }
+
+    let mut clusters = BTreeMap::new();
+    if let Some(cs) = &doc.clusters {
+        for (k, c) in cs.value.iter() {
+            if let Err(why) = units::dns_label(&k.name, 40) {
+                bad(
+                    diags,
+                    codes::INVALID_NAME,
+                    k.span,
+                    "cluster name",
+                    &k.name,
+                    &why,
+                    "use a DNS label such as `shared-eu-west`",
+                );
+            }
+            if !regions.contains_key(&c.region.value) {
+                diags.push(
+                    Diagnostic::new(
+                        codes::FLEET_REFERENCE,
+                        format!(
+                            "cluster `{}` is in region `{}`, which the fleet does not define",
+                            k.name, c.region.value
+                        ),
+                    )
+                    .at(c.region.span, "no such region")
+                    .help(format!(
+                        "define `[regions.{}]` or use one of: {}",
+                        c.region.value,
+                        regions.keys().cloned().collect::<Vec<_>>().join(", ")
+                    )),
+                );
+            }
+            if let Some(i) = &c.oidc_issuer {
+                parse_with(
+                    diags,
+                    i,
+                    codes::INVALID_REFERENCE,
+                    "oidcIssuer",
+                    "use the cluster's OIDC issuer URL (https://…)",
+                    units::https_url,
+                );
+            }
+            let capacity = c.capacity.as_ref().and_then(|cap| {
+                let cpu = parse_with(
+                    diags,
+                    &cap.value.cpu,
+                    codes::INVALID_QUANTITY,
+                    "capacity.cpu",
+                    "write CPUs such as `64` or `500m`",
+                    units::cpu_millis,
+                );
+                let mem = parse_with(
+                    diags,
+                    &cap.value.memory,
+                    codes::INVALID_QUANTITY,
+                    "capacity.memory",
+                    QUANTITY_HELP,
+                    units::quantity,
+                );
+                Some((cpu?, mem?, cap.span))
+            });
+            let maintenance = c.maintenance.as_ref().and_then(|m| {
+                let w = m.value.window.as_ref().and_then(|w| {
+                    parse_with(
+                        diags,
+                        w,
+                        codes::INVALID_WINDOW,
+                        "maintenance.window",
+                        "write a weekly window such as `Sun 02:00-05:00`",
+                        units::window,
+                    )
+                });
+                let tz = m.value.timezone.as_ref().and_then(|t| {
+                    parse_with(
+                        diags,
+                        t,
+                        codes::INVALID_TIMEZONE,
+                        "maintenance.timezone",
+                        "use an IANA zone such as `Europe/Paris`",
+                        units::timezone,
+                    )
+                });
+                Some((w?, tz?, m.span))
+            });
+            let recovery = c.recovery.as_ref().and_then(|r| {
+                let rpo = parse_with(
+                    diags,
+                    &r.value.rpo,
+                    codes::INVALID_DURATION,
+                    "recovery.rpo",
+                    DURATION_HELP,
+                    units::duration,
+                );
+                let rto = parse_with(
+                    diags,
+                    &r.value.rto,
+                    codes::INVALID_DURATION,
+                    "recovery.rto",
+                    DURATION_HELP,
+                    units::duration,
+                );
+                Some((rpo?, rto?, r.span))
+            });
+            let postgres = c.postgres.as_ref().map(|p| {
+                (
+                    p.value.max_connections.value,
+                    p.value.reserved_connections.as_ref().map_or(0, |r| r.value),
+                    p.span,
+                )
+            });
+            let postgres_version = c
+                .postgres
+                .as_ref()
+                .and_then(|p| p.value.version.as_ref())
+                .map(|v| Val::new(v.value, Origin::Fleet(v.span)));
+            let odoo = c.odoo.as_ref().map(|o| SharedOdoo {
+                version: Val::new(o.value.version.value, Origin::Fleet(o.value.version.span)),
+                edition: o.value.edition.as_ref().map_or_else(
+                    || {
+                        Val::new(
+                            blueprint_syntax::doc::Edition::Community,
+                            Origin::Fleet(o.span),
+                        )
+                    },
+                    |e| Val::new(e.value, Origin::Fleet(e.span)),
+                ),
+                image: Val::new(
+                    o.value.image.value.clone(),
+                    Origin::Fleet(o.value.image.span),
+                ),
+                modules: o.value.modules.as_ref().map_or_else(
+                    || Val::new(Vec::new(), Origin::Fleet(o.span)),
+                    |m| {
+                        Val::new(
+                            m.value.iter().map(|x| x.value.clone()).collect(),
+                            Origin::Fleet(m.span),
+                        )
+                    },
+                ),
+            });
+            clusters.insert(
+                k.name.clone(),
+                Cluster {
+                    region: c.region.clone(),
+                    capacity,
+                    maintenance,
+                    recovery,
+                    postgres,
+                    postgres_version,
+                    odoo,
+                    span: k.span,
+                },
+            );
+        }
+    }
+
+    // Tier profiles: the embedded profile with the fleet's overrides merged on top.
+    let overrides = root.get("tiers");
+    let mut tiers = BTreeMap::new();
+    for &tier in Tier::ALL {
+        let Some(base) = tiers_root.get(tier.as_str()) else {
+            continue;
+        };
+        let merged = match overrides.and_then(|o| o.get(tier.as_str())) {
+            Some(o) => base.merged(o),
+            None => base.clone(),
+        };
+        let profile: Option<TierProfile> = blueprint_syntax::decode(&merged, diags);
+        if let Some(v) = profile.and_then(|p| tier_values(tier, &p, file, diags)) {
+            tiers.insert(tier, v);
+        }
+    }
+    if tiers.len() != Tier::ALL.len() {
+        return None;
+    }
+
+    let b = doc.backup.as_ref().map(|b| b.value.clone());
+    let defaults_span = doc
+        .backup
+        .as_ref()
+        .map_or(Span::new(file, 0, 0), |b| b.span);
+    let rate_val = |diags: &mut Vec<Diagnostic>,
+                    t: Option<&Spanned<String>>,
+                    fallback: u64,
+                    what: &'static str|
+     -> Val<u64> {
+        match t {
+            Some(t) => match units::rate(&t.value, "s") {
+                Ok(v) if v > 0 => Val::new(v, Origin::Fleet(t.span)),
+                Ok(_) | Err(_) => {
+                    bad(
+                        diags,
+                        codes::INVALID_QUANTITY,
+                        t.span,
+                        what,
+                        &t.value,
+                        "not a positive quantity per second",
+                        "write a throughput such as `200Mi/s`",
+                    );
+                    Val::new(fallback, Origin::Fleet(t.span))
+                }
+            },
+            None => Val::derived(
+                fallback,
+                "fleet backup default",
+                format!("{} (built-in default)", units::fmt_bytes(fallback)),
+            ),
+        }
+    };
+    let mi = 1024 * 1024;
+    let throughput = Throughput {
+        restore: rate_val(
+            diags,
+            b.as_ref().and_then(|b| b.restore_throughput.as_ref()),
+            200 * mi,
+            "backup.restoreThroughput",
+        ),
+        backup: rate_val(
+            diags,
+            b.as_ref().and_then(|b| b.backup_throughput.as_ref()),
+            100 * mi,
+            "backup.backupThroughput",
+        ),
+        replay: rate_val(
+            diags,
+            b.as_ref().and_then(|b| b.wal_replay_rate.as_ref()),
+            50 * mi,
+            "backup.walReplayRate",
+        ),
+        startup: match b.as_ref().and_then(|b| b.startup_allowance.as_ref()) {
+            Some(t) => Val::new(
+                parse_with(
+                    diags,
+                    t,
+                    codes::INVALID_DURATION,
+                    "backup.startupAllowance",
+                    DURATION_HELP,
+                    units::duration,
+                )
+                .unwrap_or(600),
+                Origin::Fleet(t.span),
+            ),
+            None => Val::new(600, Origin::Fleet(defaults_span)),
+        },
+    };
+
+    let defaults = root.get("defaults").cloned();
+    Some(Fleet {
+        file,
+        embedded,
+        doc,
+        regions,
+        clusters,
+        tiers,
+        throughput,
+        defaults,
+    })
+}

@@ -1,0 +1,138 @@
+//! The compiler: plants and the fleet in, resolved plants and findings out.
+//!
+//! 1. [`compile`] registers every input, parses it strictly (`blueprint-syntax`) and finds the
+//!    fleet file (or the embedded default fleet).
+//! 2. [`fleet::resolve`] applies the fleet's tier overrides to the embedded profiles.
+//! 3. `resolve` deep-merges fleet defaults, each plant and each environment overlay, decodes the
+//!    result, gives every value its [`model::Origin`] and derives sizing, backups and recovery
+//!    estimates, reporting plant rules (BP1xxx), recovery (BP2xxx) and policy (BP4xxx).
+//! 4. `rules` checks the fleet as a whole (BP3xxx, generated names).
+//! 5. [`explain`] prints a resolved plant with the origin of every value.
+//!
+//! Pure: no I/O, no clock, no environment.
+
+pub mod explain;
+pub mod fleet;
+pub mod model;
+mod resolve;
+mod rules;
+pub mod units;
+
+pub use model::ResolvedPlant;
+pub use resolve::REDIS_SESSION_MODULES;
+
+use blueprint_diagnostics::{Diagnostic, FileId, SourceMap, Span, codes, sort_and_dedup};
+use blueprint_syntax::{Format, Limits, Node};
+use resolve::PlantSource;
+
+/// One input file, as read by the caller.
+#[derive(Debug, Clone)]
+pub struct Input {
+    /// Path shown to the user (relative, `/` separators).
+    pub path: String,
+    /// Contents.
+    pub bytes: Vec<u8>,
+    /// Whether this is the directory's `fleet.toml`.
+    pub is_fleet: bool,
+}
+
+/// The result of compiling a plants directory.
+#[derive(Debug)]
+pub struct Compilation {
+    /// Every file read, for showing findings.
+    pub map: SourceMap,
+    /// The resolved fleet, if it could be read.
+    pub fleet: Option<fleet::Fleet>,
+    /// Resolved plants, sorted by name then environment.
+    pub plants: Vec<ResolvedPlant>,
+    /// Findings, sorted by file, position and code, duplicates removed.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Compilation {
+    /// Whether any finding is an error.
+    #[must_use]
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == blueprint_diagnostics::Severity::Error)
+    }
+}
+
+fn parse_input(
+    map: &mut SourceMap,
+    input: &Input,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<(FileId, Node)> {
+    let (id, ok) = blueprint_syntax::read_source(map, &input.path, &input.bytes, diags);
+    if !ok {
+        return None;
+    }
+    let format = Format::of_path(&input.path).unwrap_or(Format::Yaml);
+    let parsed = blueprint_syntax::parse(map, id, format, &Limits::default());
+    diags.extend(parsed.diagnostics);
+    let root = parsed.root;
+    if root.is_none() && diags.is_empty() {
+        diags.push(
+            blueprint_diagnostics::Diagnostic::new(
+                codes::MISSING_KEY,
+                format!("{} is empty", input.path),
+            )
+            .at(Span::new(id, 0, 0), "empty file")
+            .help("write a plant (`blueprint init NAME` scaffolds one) or remove the file"),
+        );
+    }
+    Some((id, root?))
+}
+
+/// Compiles inputs (plant files and at most one fleet file) into resolved plants.
+#[must_use]
+pub fn compile(inputs: &[Input]) -> Compilation {
+    let mut map = SourceMap::new();
+    let mut diags = Vec::new();
+    let fleet_input = inputs.iter().find(|i| i.is_fleet);
+    let fleet_parsed = fleet_input.and_then(|f| parse_input(&mut map, f, &mut diags));
+    let fleet = if fleet_input.is_some() && fleet_parsed.is_none() {
+        None
+    } else {
+        fleet::resolve(&mut map, fleet_parsed, &mut diags)
+    };
+    let mut sources = Vec::new();
+    for input in inputs.iter().filter(|i| !i.is_fleet) {
+        let mut local = Vec::new();
+        if let Some((file, root)) = parse_input(&mut map, input, &mut local)
+            && local.is_empty()
+        {
+            sources.push(PlantSource { file, root });
+        }
+        diags.append(&mut local);
+    }
+    let mut plants = Vec::new();
+    if let Some(fleet) = &fleet {
+        let mut names = Vec::new();
+        for src in &sources {
+            if let Some(k) = src
+                .root
+                .get("name")
+                .and_then(|n| n.as_str().map(|s| (s.to_string(), n.span)))
+            {
+                names.push(k);
+            }
+            for (p, _) in resolve::resolve_plant(&map, fleet, src, &mut diags) {
+                plants.push(p);
+            }
+        }
+        rules::unique_names(&names, &mut diags);
+        plants.sort_by(|a, b| {
+            (&a.name.value, &a.env, &a.file).cmp(&(&b.name.value, &b.env, &b.file))
+        });
+        rules::check_fleet(fleet, &plants, &mut diags);
+    }
+    sort_and_dedup(&mut diags, &map);
+    Compilation {
+        map,
+        fleet,
+        plants,
+        diagnostics: diags,
+    }
+}

@@ -1,0 +1,324 @@
+//! Fleet-wide rules (DESIGN §4.4) and the generated-name limits (BP3xxx, BP4009). Plant-level
+//! rules run during resolution, where each value's span is at hand.
+
+use crate::fleet::Fleet;
+use crate::model::{Origin, ResolvedPlant};
+use crate::units::{self, fmt_bytes, fmt_cpu};
+use blueprint_diagnostics::{Diagnostic, Span, codes};
+use blueprint_syntax::doc::{Direction, Tenancy};
+use std::collections::BTreeMap;
+
+fn span_of(p: &ResolvedPlant, o: &Origin) -> Span {
+    o.span()
+        .or_else(|| p.name.origin.span())
+        .unwrap_or_default()
+}
+
+/// Unique plant names (one finding per later definition, pointing at the first).
+pub(crate) fn unique_names(names: &[(String, Span)], diags: &mut Vec<Diagnostic>) {
+    let mut first: BTreeMap<&str, Span> = BTreeMap::new();
+    for (name, span) in names {
+        match first.get(name.as_str()) {
+            Some(f) => diags.push(
+                Diagnostic::new(codes::DUPLICATE_PLANT, format!("plant name `{name}` is used twice"))
+                    .at(*span, "second plant with this name")
+                    .also(*f, "first defined here")
+                    .help("names become namespaces, directories and backup paths: give each plant its own"),
+            ),
+            None => {
+                first.insert(name, *span);
+            }
+        }
+    }
+}
+
+/// Hosts unique per (plant, environment) and inside the DNS zone.
+fn hosts(fleet: &Fleet, plants: &[ResolvedPlant], diags: &mut Vec<Diagnostic>) {
+    let zone = fleet.dns_zone();
+    let mut seen: BTreeMap<&str, &ResolvedPlant> = BTreeMap::new();
+    for p in plants {
+        let h = &p.ingress.host;
+        let span = span_of(p, &h.origin);
+        if !(h.value.ends_with(&format!(".{zone}"))) {
+            diags.push(
+                Diagnostic::new(
+                    codes::HOST_OUTSIDE_ZONE,
+                    format!(
+                        "ingress.host `{}` is outside the fleet's DNS zone `{zone}`",
+                        h.value
+                    ),
+                )
+                .at(span, "outside the zone")
+                .help(format!(
+                    "use a name ending in `.{zone}`, such as `{}.{zone}`",
+                    p.name.value
+                )),
+            );
+        }
+        match seen.get(h.value.as_str()) {
+            Some(other) if !(other.name.value == p.name.value && other.env == p.env) => {
+                let d = Diagnostic::new(codes::DUPLICATE_HOST, format!("host `{}` is used by {}/{} and {}/{}", h.value, other.name.value, other.env, p.name.value, p.env))
+                    .at(span, "second use")
+                    .also(span_of(other, &other.ingress.host.origin), "first used here")
+                    .help("every plant and environment needs its own host; non-prod environments default to `<plant>-<env>.<zone>`");
+                diags.push(d);
+            }
+            Some(_) => {}
+            None => {
+                seen.insert(&h.value, p);
+            }
+        }
+    }
+}
+
+/// Overlapping networks between plants, and between a plant and another plant's peers;
+/// inbound peers that are the whole internet.
+fn networks(plants: &[ResolvedPlant], diags: &mut Vec<Diagnostic>) {
+    struct Net<'a> {
+        net: ipnet::IpNet,
+        plant: &'a ResolvedPlant,
+        what: String,
+        span: Span,
+        is_plant: bool,
+    }
+    let mut nets: Vec<Net<'_>> = Vec::new();
+    for p in plants {
+        if let Some(c) = &p.cidr
+            && let Ok(net) = c.value.parse::<ipnet::IpNet>()
+        {
+            nets.push(Net {
+                net,
+                plant: p,
+                what: format!("network of {}/{}", p.name.value, p.env),
+                span: span_of(p, &c.origin),
+                is_plant: true,
+            });
+        }
+        for i in &p.integrations {
+            for peer in &i.peers {
+                let Ok(net) = peer.value.parse::<ipnet::IpNet>() else {
+                    continue;
+                };
+                if net.prefix_len() == 0
+                    && matches!(i.direction, Direction::Inbound | Direction::Both)
+                {
+                    diags.push(
+                        Diagnostic::new(codes::INBOUND_FROM_INTERNET, format!("integration `{}` of `{}` accepts inbound traffic from {}, the whole internet", i.name.value, p.name.value, peer.value))
+                            .at(span_of(p, &peer.origin), "every address")
+                            .help("list the peer's own networks; a supplier portal or EDI partner publishes its egress ranges"),
+                    );
+                }
+                nets.push(Net {
+                    net,
+                    plant: p,
+                    what: format!("peer of integration `{}` of {}", i.name.value, p.name.value),
+                    span: span_of(p, &peer.origin),
+                    is_plant: false,
+                });
+            }
+        }
+    }
+    let mut reported = std::collections::BTreeSet::new();
+    for (i, a) in nets.iter().enumerate() {
+        for b in &nets[i + 1..] {
+            let same_plant_env =
+                a.plant.name.value == b.plant.name.value && a.plant.env == b.plant.env;
+            let relevant = (a.is_plant && b.is_plant && !same_plant_env)
+                || (a.is_plant != b.is_plant
+                    && (same_plant_env || a.plant.name.value != b.plant.name.value));
+            if !relevant || a.net.prefix_len() == 0 || b.net.prefix_len() == 0 {
+                continue;
+            }
+            let overlap = a.net.contains(&b.net.network()) || b.net.contains(&a.net.network());
+            if overlap && reported.insert((a.span, b.span)) && reported.insert((b.span, a.span)) {
+                let (first, second) = if (a.span.file, a.span.start) <= (b.span.file, b.span.start)
+                {
+                    (a, b)
+                } else {
+                    (b, a)
+                };
+                diags.push(
+                    Diagnostic::new(
+                        codes::OVERLAPPING_CIDR,
+                        format!(
+                            "{} ({}) overlaps {} ({})",
+                            second.what, second.net, first.what, first.net
+                        ),
+                    )
+                    .at(second.span, "overlaps")
+                    .also(first.span, "this network")
+                    .help("networks that route to each other must not overlap: pick another block"),
+                );
+            }
+        }
+    }
+}
+
+/// Shared clusters: capacity, maintenance windows and the shared PostgreSQL's budget.
+fn clusters(fleet: &Fleet, plants: &[ResolvedPlant], diags: &mut Vec<Diagnostic>) {
+    for (name, c) in &fleet.clusters {
+        let tenants: Vec<&ResolvedPlant> = plants
+            .iter()
+            .filter(|p| p.cluster.as_ref().is_some_and(|cl| &cl.value == name))
+            .collect();
+        if tenants.is_empty() {
+            continue;
+        }
+        // The shared Odoo serves every shared tenant once.
+        let shared: Vec<&&ResolvedPlant> = tenants
+            .iter()
+            .filter(|p| p.tenancy.value == Tenancy::Shared)
+            .collect();
+        let shared_users: u32 = shared.iter().map(|p| p.odoo.users.value).sum();
+        let std = fleet.tier(blueprint_syntax::doc::Tier::Standard);
+        let workers_needed = shared_users.div_ceil(6).max(2);
+        let per_pod = 2 * std.cpu_per_pod.value;
+        let replicas = workers_needed.div_ceil(per_pod).max(std.min_replicas.value);
+        let workers = workers_needed.div_ceil(replicas).max(2);
+        let max_replicas = replicas * std.hpa_factor.value;
+        let surge = max_replicas.div_ceil(4);
+        let dbc = std.db_maxconn.value;
+        let gevent = (dbc / 2).max(2);
+        let (mut cpu, mut mem) = (0u64, 0u64);
+        if !shared.is_empty() {
+            cpu += u64::from(max_replicas + surge) * u64::from(std.cpu_per_pod.value) * 1000 + 1000;
+            mem += u64::from(max_replicas + surge) * u64::from(workers + 1) * 640 * 1024 * 1024
+                + 2 * 1024 * 1024 * 1024;
+        }
+        for p in tenants
+            .iter()
+            .filter(|p| p.tenancy.value == Tenancy::DedicatedNamespace)
+        {
+            cpu += p.quota.cpu_m.value;
+            mem += p.quota.memory.value;
+        }
+        if let Some((cap_cpu, cap_mem, span)) = c.capacity
+            && (cpu > cap_cpu || mem > cap_mem)
+        {
+            diags.push(
+                    Diagnostic::new(codes::CLUSTER_CAPACITY, format!("tenants of cluster `{name}` need {} CPU and {} memory; its capacity is {} CPU and {}", fmt_cpu(cpu), fmt_bytes(mem), fmt_cpu(cap_cpu), fmt_bytes(cap_mem)))
+                        .at(span, "capacity exceeded")
+                        .note(format!("{} dedicated-namespace tenant environments (quota limits at HPA maximum) and the shared Odoo for {} users", tenants.iter().filter(|p| p.tenancy.value == Tenancy::DedicatedNamespace).count(), shared_users))
+                        .help("raise the cluster's capacity, or move a plant to another cluster or to `dedicated-cluster`"),
+                );
+        }
+        if let Some((w, tz, span)) = c.maintenance {
+            let cw = units::window_utc(w, tz);
+            for p in &tenants {
+                let Ok(ptz) = units::timezone(&p.maintenance.timezone.value) else {
+                    continue;
+                };
+                let pw = units::window_utc(p.maintenance.window.value, ptz);
+                let inside = (0..2).all(|i| {
+                    let (cs, ce) = cw[i];
+                    let (ps, pe) = pw[i];
+                    (0..3).any(|k: i64| {
+                        let shift = (k - 1) * 7 * 1440;
+                        cs + shift >= ps && ce + shift <= pe
+                    })
+                });
+                if !inside {
+                    diags.push(
+                        Diagnostic::new(codes::CLUSTER_WINDOW_OUTSIDE_TENANT, format!("cluster `{name}` does maintenance {w} {tz}, outside the window {} {} of tenant {}/{}", p.maintenance.window.value, p.maintenance.timezone.value, p.name.value, p.env))
+                            .at(span_of(p, &p.maintenance.window.origin), "tenant's window")
+                            .also(span, "cluster's window")
+                            .help("widen the tenant's maintenance window to cover the cluster's, or move the plant"),
+                    );
+                }
+            }
+        }
+        if let (Some((max, reserved, span)), false) = (c.postgres, shared.is_empty()) {
+            let readonly: u32 = 0;
+            let budget = (max_replicas + surge) * (workers * dbc + gevent)
+                + std.cron_threads.value * dbc
+                + readonly
+                + 10;
+            let usable = max.saturating_sub(3 + reserved);
+            if budget > usable {
+                diags.push(
+                    Diagnostic::new(codes::CONNECTION_BUDGET, format!("the shared Odoo of cluster `{name}` may open {budget} connections; its PostgreSQL allows {usable}"))
+                        .at(span, "too few connections")
+                        .note(format!("{} shared tenants, {shared_users} users: ({max_replicas} pods + {surge} surge) × ({workers} workers × db_maxconn {dbc} + gevent {gevent}) + {} cron × {dbc} + 10 operator/exporter = {budget}; usable = max_connections {max} − superuser_reserved 3 − reserved {reserved} = {usable}", shared.len(), std.cron_threads.value))
+                        .help(format!("raise `maxConnections` to {} or more, or move tenants to another cluster", budget + 3 + reserved)),
+                );
+            }
+        }
+    }
+    for p in plants.iter().filter(|p| !p.database.shared) {
+        let cap = fleet.tier(p.tier.value).max_connections_cap.clone();
+        let need = p.database.max_connections.value;
+        if need > cap.value {
+            diags.push(
+                Diagnostic::new(codes::CONNECTION_BUDGET, format!("{}/{} needs max_connections {need}; tier `{}` allows at most {}", p.name.value, p.env, p.tier.value, cap.value))
+                    .at(span_of(p, &p.odoo.users.origin), "sizes the connection budget")
+                    .note(format!("budget: {}", match &p.database.connection_budget.origin { Origin::Derived { detail, .. } => detail.clone(), _ => String::new() }))
+                    .help("lower odoo.users, raise tiers.<tier>.maxConnectionsCap in fleet.toml, or add a session-mode pooler"),
+            );
+        }
+    }
+}
+
+/// Names blueprint generates, against each target's length limit.
+fn generated_names(fleet: &Fleet, plants: &[ResolvedPlant], diags: &mut Vec<Diagnostic>) {
+    for p in plants {
+        let n = &p.name.value;
+        let org = fleet.org();
+        let names: [(String, usize, &str); 8] = [
+            (p.namespace.clone(), 63, "namespace"),
+            (format!("{n}-odoo-web"), 63, "Service and Deployment name"),
+            (
+                format!("{n}-restore-test"),
+                52,
+                "CronJob name (52 characters: the Job suffix needs the rest)",
+            ),
+            (
+                format!("{org}-{n}-{}-pgbackrest", p.env),
+                64,
+                "IAM role name",
+            ),
+            (
+                format!("{org}-{n}-{}", p.env),
+                63,
+                "RDS instance identifier",
+            ),
+            (
+                p.backup
+                    .repos
+                    .iter()
+                    .map(|r| r.bucket.clone())
+                    .max_by_key(String::len)
+                    .unwrap_or_default(),
+                63,
+                "S3 bucket name",
+            ),
+            (format!("{org}-{n}-{}", p.env), 63, "label value"),
+            (p.owner.team.value.clone(), 63, "label value (owner.team)"),
+        ];
+        for (name, limit, what) in names {
+            if name.len() > limit {
+                diags.push(
+                    Diagnostic::new(
+                        codes::GENERATED_NAME_TOO_LONG,
+                        format!(
+                            "generated {what} `{name}` is {} characters; the limit is {limit}",
+                            name.len()
+                        ),
+                    )
+                    .at(span_of(p, &p.name.origin), "name too long once combined")
+                    .help(format!(
+                        "shorten the plant name (or organization.name) by {} characters",
+                        name.len() - limit
+                    )),
+                );
+            }
+        }
+    }
+}
+
+/// Every fleet-wide rule.
+pub(crate) fn check_fleet(fleet: &Fleet, plants: &[ResolvedPlant], diags: &mut Vec<Diagnostic>) {
+    hosts(fleet, plants, diags);
+    networks(plants, diags);
+    clusters(fleet, plants, diags);
+    generated_names(fleet, plants, diags);
+}

@@ -1,0 +1,494 @@
+//! Typed decoding of a [`Node`] tree: every problem of a file is collected, each at its span.
+//!
+//! Records and choices are declared with [`record!`](crate::record) and
+//! [`choice!`](crate::choice), which also derive their JSON Schema, so the schema and the
+//! decoder share one list of keys.
+
+use crate::node::{Key, Node, NodeKind};
+use blueprint_diagnostics::{Diagnostic, Span, codes};
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use std::borrow::Cow;
+
+/// Longest list accepted anywhere in a plant or fleet file.
+pub const MAX_LIST: usize = 256;
+
+/// A value and the span it was written at.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Spanned<T> {
+    /// The value.
+    pub value: T,
+    /// Where it was written.
+    pub span: Span,
+}
+
+impl<T: JsonSchema> JsonSchema for Spanned<T> {
+    fn schema_name() -> Cow<'static, str> {
+        T::schema_name()
+    }
+    fn schema_id() -> Cow<'static, str> {
+        T::schema_id()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        T::json_schema(generator)
+    }
+    fn inline_schema() -> bool {
+        T::inline_schema()
+    }
+}
+
+/// A mapping from names the user chooses (environments, regions, clusters) to values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamedMap<T>(pub Vec<(Key, T)>);
+
+impl<T> Default for NamedMap<T> {
+    fn default() -> Self {
+        Self(Vec::new())
+    }
+}
+
+impl<T> NamedMap<T> {
+    /// The value under `name`.
+    #[must_use]
+    pub fn get(&self, name: &str) -> Option<&T> {
+        self.0.iter().find(|(k, _)| k.name == name).map(|(_, v)| v)
+    }
+
+    /// The key entry under `name`.
+    #[must_use]
+    pub fn key(&self, name: &str) -> Option<&Key> {
+        self.0.iter().find(|(k, _)| k.name == name).map(|(k, _)| k)
+    }
+
+    /// Entries in source order.
+    pub fn iter(&self) -> impl Iterator<Item = (&Key, &T)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for NamedMap<T> {
+    fn schema_name() -> Cow<'static, str> {
+        format!("Map_of_{}", T::schema_name()).into()
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let inner = generator.subschema_for::<T>();
+        json_schema!({
+            "type": "object",
+            "propertyNames": { "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$" },
+            "additionalProperties": inner,
+        })
+    }
+}
+
+/// Decoding context: collects findings and knows where in the document it is.
+#[derive(Debug, Default)]
+pub struct Cx {
+    /// Findings so far.
+    pub diagnostics: Vec<Diagnostic>,
+    path: Vec<(String, Span)>,
+}
+
+/// A type that can be read from a [`Node`].
+pub trait Decode: Sized {
+    /// Reads the value, reporting problems to `cx`; `None` when it could not be read.
+    fn decode(node: &Node, cx: &mut Cx) -> Option<Self>;
+
+    /// The value when the key is absent: `None` means the key is required.
+    fn absent() -> Option<Self> {
+        None
+    }
+}
+
+impl Cx {
+    /// A fresh context.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The dotted path of the value being decoded (`recovery.rpo`).
+    #[must_use]
+    pub fn path(&self) -> String {
+        self.path
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .collect::<Vec<_>>()
+            .join(".")
+    }
+
+    fn here(&self) -> String {
+        let p = self.path();
+        if p.is_empty() {
+            "the top level".into()
+        } else {
+            format!("`{p}`")
+        }
+    }
+
+    /// Reports a finding.
+    pub fn report(&mut self, d: Diagnostic) {
+        self.diagnostics.push(d);
+    }
+
+    /// Reports a value of the wrong type.
+    pub fn wrong_type(&mut self, node: &Node, expected: &str) {
+        let (label, help) = match &node.kind {
+            NodeKind::Int { raw, .. } | NodeKind::Float { raw }
+                if expected.contains("text") || expected.contains("one of") =>
+            {
+                (
+                    "a number, not text".to_string(),
+                    format!(
+                        "write it in quotes: \"{raw}\" (an unquoted {raw} is read as a number)"
+                    ),
+                )
+            }
+            NodeKind::Bool(b) if expected.contains("text") || expected.contains("one of") => (
+                "a boolean, not text".to_string(),
+                format!("write it in quotes: \"{b}\""),
+            ),
+            NodeKind::Str(s) if expected.contains("number") && s.trim().parse::<f64>().is_ok() => (
+                "text, not a number".to_string(),
+                format!("remove the quotes: {s}"),
+            ),
+            _ => ("wrong type".to_string(), format!("write {expected} here")),
+        };
+        let msg = format!(
+            "{} must be {expected}, found {}",
+            self.here(),
+            node.describe()
+        );
+        self.report(
+            Diagnostic::new(codes::WRONG_TYPE, msg)
+                .at(node.span, label)
+                .help(help),
+        );
+    }
+
+    /// The entries of a mapping, or a wrong-type finding.
+    pub fn map<'n>(&mut self, node: &'n Node, what: &str) -> Option<&'n [(Key, Node)]> {
+        if let Some(m) = node.as_map() {
+            return Some(m);
+        }
+        self.wrong_type(node, &format!("a mapping ({what})"));
+        None
+    }
+
+    /// Reports every key of `entries` that is not in `known`, suggesting the nearest.
+    pub fn unknown_keys(&mut self, entries: &[(Key, Node)], known: &[&str], what: &str) {
+        for (k, _) in entries {
+            if known.contains(&k.name.as_str()) {
+                continue;
+            }
+            let mut d = Diagnostic::new(
+                codes::UNKNOWN_KEY,
+                format!(
+                    "unknown key `{}` in {}",
+                    k.name,
+                    if self.path.is_empty() {
+                        what.to_string()
+                    } else {
+                        self.here()
+                    }
+                ),
+            )
+            .at(k.span, "not a known key");
+            d = match suggest(&k.name, known) {
+                Some(s) => d.help(format!("did you mean `{s}`?")),
+                None => d.help(format!("known keys here: {}", known.join(", "))),
+            };
+            self.report(d);
+        }
+    }
+
+    /// Decodes the value under `key` of the mapping `node`, or reports it missing.
+    pub fn field<T: Decode>(&mut self, node: &Node, key: &str) -> Option<T> {
+        let entries = node.as_map()?;
+        match entries.iter().find(|(k, _)| k.name == key) {
+            Some((k, v)) => {
+                self.path.push((k.name.clone(), k.span));
+                let out = T::decode(v, self);
+                self.path.pop();
+                out
+            }
+            None => {
+                let absent = T::absent();
+                if absent.is_none() {
+                    let (at, label) = match self.path.last() {
+                        Some((name, span)) => (*span, format!("`{name}` has no `{key}`")),
+                        None => (
+                            Span {
+                                end: node.span.start,
+                                ..node.span
+                            },
+                            "in this file".to_string(),
+                        ),
+                    };
+                    let full = if self.path.is_empty() {
+                        key.to_string()
+                    } else {
+                        format!("{}.{key}", self.path())
+                    };
+                    self.report(
+                        Diagnostic::new(
+                            codes::MISSING_KEY,
+                            format!("missing required key `{full}`"),
+                        )
+                        .at(at, label)
+                        .help(format!(
+                            "add `{key}`; `blueprint schema` lists every key and its type"
+                        )),
+                    );
+                }
+                absent
+            }
+        }
+    }
+
+    /// Runs `f` with `name` pushed on the path (for list items and map entries).
+    pub fn within<R>(&mut self, name: String, span: Span, f: impl FnOnce(&mut Self) -> R) -> R {
+        self.path.push((name, span));
+        let out = f(self);
+        self.path.pop();
+        out
+    }
+}
+
+fn normalise(s: &str) -> String {
+    s.chars()
+        .filter(|c| *c != '_' && *c != '-')
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// The known key nearest to `name`, if one is close enough to be a likely typo.
+#[must_use]
+pub fn suggest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
+    let n = normalise(name);
+    if let Some(exact) = known.iter().find(|k| normalise(k) == n) {
+        return Some(exact);
+    }
+    known
+        .iter()
+        .map(|k| (strsim::levenshtein(&n, &normalise(k)), *k))
+        .filter(|(d, k)| *d <= (k.len() / 3).max(2))
+        .min()
+        .map(|(_, k)| k)
+}
+
+impl<T: Decode> Decode for Option<T> {
+    fn decode(node: &Node, cx: &mut Cx) -> Option<Self> {
+        T::decode(node, cx).map(Some)
+    }
+    fn absent() -> Option<Self> {
+        Some(None)
+    }
+}
+
+impl<T: Decode> Decode for Spanned<T> {
+    fn decode(node: &Node, cx: &mut Cx) -> Option<Self> {
+        T::decode(node, cx).map(|value| Spanned {
+            value,
+            span: node.span,
+        })
+    }
+}
+
+impl Decode for String {
+    fn decode(node: &Node, cx: &mut Cx) -> Option<Self> {
+        if let Some(s) = node.as_str() {
+            return Some(s.to_string());
+        }
+        cx.wrong_type(node, "text");
+        None
+    }
+}
+
+impl Decode for bool {
+    fn decode(node: &Node, cx: &mut Cx) -> Option<Self> {
+        if let NodeKind::Bool(b) = node.kind {
+            return Some(b);
+        }
+        cx.wrong_type(node, "`true` or `false`");
+        None
+    }
+}
+
+impl Decode for u32 {
+    fn decode(node: &Node, cx: &mut Cx) -> Option<Self> {
+        match &node.kind {
+            NodeKind::Int { value, raw } => match u32::try_from(*value) {
+                Ok(v) => Some(v),
+                Err(_) => {
+                    let msg = format!(
+                        "{} must be a whole number from 0 to {}, found {raw}",
+                        cx.here(),
+                        u32::MAX
+                    );
+                    cx.report(
+                        Diagnostic::new(codes::OUT_OF_RANGE, msg)
+                            .at(node.span, "out of range")
+                            .help("use a smaller, non-negative number"),
+                    );
+                    None
+                }
+            },
+            _ => {
+                cx.wrong_type(node, "a whole number");
+                None
+            }
+        }
+    }
+}
+
+impl<T: Decode> Decode for Vec<T> {
+    fn decode(node: &Node, cx: &mut Cx) -> Option<Self> {
+        let NodeKind::Seq(items) = &node.kind else {
+            cx.wrong_type(node, "a list");
+            return None;
+        };
+        if items.len() > MAX_LIST {
+            let msg = format!(
+                "{} has {} entries; at most {MAX_LIST} are accepted",
+                cx.here(),
+                items.len()
+            );
+            cx.report(
+                Diagnostic::new(codes::TOO_DEEP_OR_LARGE, msg)
+                    .at(node.span, "list too long")
+                    .help("split the plant, or group entries (one integration may list several peers)"),
+            );
+            return None;
+        }
+        let mut out = Vec::with_capacity(items.len());
+        let mut ok = true;
+        for (i, item) in items.iter().enumerate() {
+            let name = format!("[{i}]");
+            match cx.within(name, item.span, |cx| T::decode(item, cx)) {
+                Some(v) => out.push(v),
+                None => ok = false,
+            }
+        }
+        ok.then_some(out)
+    }
+}
+
+impl<T: Decode> Decode for NamedMap<T> {
+    fn decode(node: &Node, cx: &mut Cx) -> Option<Self> {
+        let entries = cx.map(node, "names to settings")?;
+        let mut out = Vec::with_capacity(entries.len());
+        let mut ok = true;
+        for (k, v) in entries {
+            match cx.within(k.name.clone(), k.span, |cx| T::decode(v, cx)) {
+                Some(value) => out.push((k.clone(), value)),
+                None => ok = false,
+            }
+        }
+        ok.then_some(NamedMap(out))
+    }
+}
+
+/// Reports a value outside a fixed set, suggesting the nearest choice.
+pub fn invalid_choice(
+    cx: &mut Cx,
+    node: &Node,
+    given: &str,
+    choices: &[&str],
+    code: blueprint_diagnostics::Code,
+) {
+    let list = choices
+        .iter()
+        .map(|c| format!("`{c}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let msg = format!("{} must be one of {list}, found `{given}`", cx.here());
+    let help = match suggest(given, choices) {
+        Some(s) => format!("did you mean `{s}`?"),
+        None => format!("use one of {list}"),
+    };
+    cx.report(
+        Diagnostic::new(code, msg)
+            .at(node.span, "not an allowed value")
+            .help(help),
+    );
+}
+
+/// Declares an enum read from one of a fixed set of strings.
+#[macro_export]
+macro_rules! choice {
+    ($(#[$m:meta])* pub enum $name:ident $([code = $code:expr])? { $( $(#[$vm:meta])* $variant:ident = $text:literal ),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, schemars::JsonSchema)]
+        pub enum $name {
+            $( $(#[$vm])* #[doc = concat!("`", $text, "`")] #[serde(rename = $text)] $variant, )*
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+            /// The texts of every value.
+            pub const TEXTS: &'static [&'static str] = &[$($text),*];
+
+            /// The text of this value as written in files.
+            #[must_use]
+            pub fn as_str(self) -> &'static str {
+                match self { $( $name::$variant => $text, )* }
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl $crate::decode::Decode for $name {
+            fn decode(node: &$crate::Node, cx: &mut $crate::decode::Cx) -> Option<Self> {
+                let Some(s) = node.as_str() else {
+                    let list = Self::TEXTS.iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(", ");
+                    cx.wrong_type(node, &format!("one of {list}"));
+                    return None;
+                };
+                match s {
+                    $( $text => Some($name::$variant), )*
+                    other => {
+                        #[allow(unused_mut, unused_assignments)]
+                        let mut code = blueprint_diagnostics::codes::INVALID_CHOICE;
+                        $( code = $code; )?
+                        $crate::decode::invalid_choice(cx, node, other, Self::TEXTS, code);
+                        None
+                    }
+                }
+            }
+        }
+    };
+}
+
+/// Declares a record read from a mapping with exactly the listed keys.
+#[macro_export]
+macro_rules! record {
+    ($(#[$m:meta])* pub struct $name:ident ($what:literal) { $( $(#[$fm:meta])* pub $field:ident : $ty:ty => $key:literal ),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, PartialEq, schemars::JsonSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            $( $(#[$fm])* #[serde(rename = $key)] pub $field: $ty, )*
+        }
+
+        impl $name {
+            /// The keys this record accepts, as written in files.
+            pub const KEYS: &'static [&'static str] = &[$($key),*];
+        }
+
+        impl $crate::decode::Decode for $name {
+            fn decode(node: &$crate::Node, cx: &mut $crate::decode::Cx) -> Option<Self> {
+                let entries = cx.map(node, $what)?;
+                cx.unknown_keys(entries, Self::KEYS, $what);
+                $( let $field = cx.field::<$ty>(node, $key); )*
+                Some(Self { $( $field: $field?, )* })
+            }
+        }
+    };
+}

@@ -1,0 +1,134 @@
+//! The spanned value tree both YAML and TOML are read into before typed decoding.
+
+use blueprint_diagnostics::Span;
+
+/// A mapping key and where it was written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Key {
+    /// The key text.
+    pub name: String,
+    /// Where the key was written.
+    pub span: Span,
+}
+
+/// One value with its span.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    /// Where the value was written.
+    pub span: Span,
+    /// What it is.
+    pub kind: NodeKind,
+}
+
+/// The shapes a value can take.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NodeKind {
+    /// A mapping or table, in source order, keys unique.
+    Map(Vec<(Key, Node)>),
+    /// A sequence or array.
+    Seq(Vec<Node>),
+    /// A string (quoted, or a plain YAML scalar that is no other type).
+    Str(String),
+    /// An integer; `raw` is the text as written.
+    Int {
+        /// The value.
+        value: i64,
+        /// The text as written.
+        raw: String,
+    },
+    /// A floating-point number; `raw` is the text as written.
+    Float {
+        /// The text as written (`17.0`).
+        raw: String,
+    },
+    /// `true` or `false`.
+    Bool(bool),
+    /// `null`, `~` or an empty value.
+    Null,
+}
+
+impl Node {
+    /// What kind of value this is, for messages ("a number", "a list").
+    #[must_use]
+    pub fn describe(&self) -> String {
+        match &self.kind {
+            NodeKind::Map(_) => "a mapping".into(),
+            NodeKind::Seq(_) => "a list".into(),
+            NodeKind::Str(s) => format!("the string {s:?}"),
+            NodeKind::Int { raw, .. } => format!("the number {raw}"),
+            NodeKind::Float { raw } => format!("the number {raw}"),
+            NodeKind::Bool(b) => format!("the boolean {b}"),
+            NodeKind::Null => "an empty value".into(),
+        }
+    }
+
+    /// The entries, if this is a mapping.
+    #[must_use]
+    pub fn as_map(&self) -> Option<&[(Key, Node)]> {
+        match &self.kind {
+            NodeKind::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The value under `key`, if this is a mapping that has it.
+    #[must_use]
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.as_map()?
+            .iter()
+            .find(|(k, _)| k.name == key)
+            .map(|(_, v)| v)
+    }
+
+    /// The key entry (with its span) under `key`.
+    #[must_use]
+    pub fn get_key(&self, key: &str) -> Option<&Key> {
+        self.as_map()?
+            .iter()
+            .find(|(k, _)| k.name == key)
+            .map(|(k, _)| k)
+    }
+
+    /// The string value, if this is a string.
+    #[must_use]
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.kind {
+            NodeKind::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Deep-merges `overlay` onto `self`: mappings merge key by key, everything else
+    /// (lists included) is replaced by the overlay's value.
+    #[must_use]
+    pub fn merged(&self, overlay: &Node) -> Node {
+        match (&self.kind, &overlay.kind) {
+            (NodeKind::Map(base), NodeKind::Map(over)) => {
+                let mut out: Vec<(Key, Node)> = base.clone();
+                for (k, v) in over {
+                    if let Some(slot) = out.iter_mut().find(|(bk, _)| bk.name == k.name) {
+                        slot.1 = slot.1.merged(v);
+                        slot.0 = k.clone();
+                    } else {
+                        out.push((k.clone(), v.clone()));
+                    }
+                }
+                Node {
+                    span: self.span,
+                    kind: NodeKind::Map(out),
+                }
+            }
+            _ => overlay.clone(),
+        }
+    }
+
+    /// Number of nodes in this tree.
+    #[must_use]
+    pub fn count(&self) -> usize {
+        1 + match &self.kind {
+            NodeKind::Map(m) => m.iter().map(|(_, v)| v.count()).sum(),
+            NodeKind::Seq(s) => s.iter().map(Node::count).sum(),
+            _ => 0,
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! TOML into the same [`Node`] tree as YAML, with spans; duplicate keys are reported as such.
+
+use crate::node::{Key, Node, NodeKind};
+use crate::{Limits, Parsed};
+use blueprint_diagnostics::{Diagnostic, FileId, Span, codes};
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+struct Converter<'a> {
+    file: FileId,
+    limits: &'a Limits,
+    nodes: usize,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Converter<'_> {
+    fn span(&self, r: std::ops::Range<usize>) -> Span {
+        Span::new(self.file, r.start, r.end)
+    }
+
+    fn value(&mut self, v: &Spanned<DeValue<'_>>, depth: usize) -> Option<Node> {
+        let span = self.span(v.span());
+        self.nodes += 1;
+        if self.nodes > self.limits.max_nodes {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    codes::TOO_DEEP_OR_LARGE,
+                    format!("more than {} values in one file", self.limits.max_nodes),
+                )
+                .at(span, "limit reached here")
+                .help("split the input: one plant per file"),
+            );
+            return None;
+        }
+        if depth > self.limits.max_depth {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    codes::TOO_DEEP_OR_LARGE,
+                    format!("nesting deeper than {} levels", self.limits.max_depth),
+                )
+                .at(span, "too deep")
+                .help("plant and fleet files need only a few levels; flatten this value"),
+            );
+            return None;
+        }
+        let kind = match v.get_ref() {
+            DeValue::String(s) => NodeKind::Str(s.to_string()),
+            DeValue::Integer(i) => {
+                let raw = i.as_str().to_string();
+                let digits: String = raw.chars().filter(|c| *c != '_').collect();
+                let body = digits.trim_start_matches(['+']);
+                let body = body
+                    .strip_prefix("0x")
+                    .or_else(|| body.strip_prefix("0o"))
+                    .or_else(|| body.strip_prefix("0b"))
+                    .unwrap_or(body);
+                match i64::from_str_radix(body, i.radix()) {
+                    Ok(value) => NodeKind::Int { value, raw },
+                    Err(_) => NodeKind::Float { raw },
+                }
+            }
+            DeValue::Float(f) => NodeKind::Float {
+                raw: f.as_str().to_string(),
+            },
+            DeValue::Boolean(b) => NodeKind::Bool(*b),
+            DeValue::Datetime(d) => NodeKind::Str(d.to_string()),
+            DeValue::Array(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    out.push(self.value(item, depth + 1)?);
+                }
+                NodeKind::Seq(out)
+            }
+            DeValue::Table(t) => return self.table(t, span, depth),
+        };
+        Some(Node { span, kind })
+    }
+
+    fn table(&mut self, t: &DeTable<'_>, span: Span, depth: usize) -> Option<Node> {
+        let mut entries = Vec::with_capacity(t.len());
+        for (k, v) in t {
+            let key = Key {
+                name: k.get_ref().to_string(),
+                span: self.span(k.span()),
+            };
+            let value = self.value(v, depth + 1)?;
+            entries.push((key, value));
+        }
+        Some(Node {
+            span,
+            kind: NodeKind::Map(entries),
+        })
+    }
+}
+
+/// Parses TOML text into a [`Node`] tree.
+pub(crate) fn parse(text: &str, file: FileId, limits: &Limits) -> Parsed {
+    let (doc, errors) = DeTable::parse_recoverable(text);
+    if !errors.is_empty() {
+        let diagnostics = errors
+            .iter()
+            .map(|e| {
+                let r = e.span().unwrap_or(0..1);
+                let span = Span::new(
+                    file,
+                    r.start,
+                    r.end.max(r.start + 1).min(text.len().max(r.start)),
+                );
+                let message = e.message().trim().to_string();
+                if message.contains("duplicate key") {
+                    Diagnostic::new(codes::DUPLICATE_KEY, format!("TOML {message}"))
+                        .at(span, "duplicate key")
+                        .help("keep one of the two entries; TOML does not merge duplicate keys")
+                } else {
+                    Diagnostic::new(codes::SYNTAX, format!("TOML syntax error: {message}"))
+                        .at(span, "here")
+                        .help("fix the TOML syntax (https://toml.io); strings need quotes")
+                }
+            })
+            .collect();
+        return Parsed {
+            root: None,
+            diagnostics,
+        };
+    }
+    let mut c = Converter {
+        file,
+        limits,
+        nodes: 0,
+        diagnostics: Vec::new(),
+    };
+    let span = Span::new(file, 0, text.len());
+    let root = c.table(doc.get_ref(), span, 0);
+    Parsed {
+        root,
+        diagnostics: c.diagnostics,
+    }
+}

@@ -1,0 +1,93 @@
+//! Rule cases: `tests/cases/check/<code>-<what>/` holds `plants/` and `expect`, one line per
+//! finding that must appear (`BP2001 plants/lyon.yaml:12:10`). The whole human output is an
+//! insta snapshot `tests/snapshots/check__<case>.snap`.
+
+use crate::support::{check_dir, findings, root};
+use blueprint_diagnostics::codes;
+
+fn case_dirs() -> Vec<std::path::PathBuf> {
+    let mut dirs: Vec<_> = std::fs::read_dir(root().join("tests/cases/check"))
+        .expect("tests/cases/check exists")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+/// Codes exercised by generated inputs in `hostile.rs` rather than a case directory, and the
+/// internal-error code no input may trigger.
+const NOT_CASES: &[(&str, &str)] = &[
+    ("BP0001", "a 2 MiB file is generated in hostile.rs"),
+    (
+        "BP0002",
+        "invalid UTF-8, NUL and BOM inputs are generated in hostile.rs",
+    ),
+    (
+        "BP9001",
+        "internal errors are bugs: no input may produce one",
+    ),
+];
+
+#[test]
+fn every_case_reports_its_expected_findings_at_the_right_place() {
+    let mut failures = Vec::new();
+    for dir in case_dirs() {
+        let name = dir
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        let (c, out) = check_dir(&dir);
+        let got = findings(&c);
+        let expect = std::fs::read_to_string(dir.join("expect")).unwrap_or_default();
+        let wanted: Vec<&str> = expect
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect();
+        if wanted.is_empty() {
+            failures.push(format!("{name}: `expect` lists no finding"));
+        }
+        for w in wanted {
+            if !got.iter().any(|g| g == w) {
+                failures.push(format!("{name}: expected `{w}`, got {got:?}"));
+            }
+        }
+        let code = name
+            .split('-')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_uppercase();
+        if !got.iter().any(|g| g.starts_with(&code)) {
+            failures.push(format!("{name}: no {code} finding, got {got:?}"));
+        }
+        insta::with_settings!({ snapshot_path => root().join("tests/snapshots"), prepend_module_to_snapshot => false, omit_expression => true }, {
+            insta::assert_snapshot!(format!("check__{name}"), out);
+        });
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_code_has_a_case_or_a_reason() {
+    let dirs: Vec<String> = case_dirs()
+        .iter()
+        .map(|d| {
+            d.file_name()
+                .expect("name")
+                .to_string_lossy()
+                .to_ascii_uppercase()
+        })
+        .collect();
+    let missing: Vec<&str> = codes::ALL
+        .iter()
+        .map(|i| i.code.0)
+        .filter(|c| !NOT_CASES.iter().any(|(n, _)| n == c))
+        .filter(|c| !dirs.iter().any(|d| d.starts_with(&format!("{c}-"))))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "codes without a case in tests/cases/check: {missing:?}"
+    );
+}

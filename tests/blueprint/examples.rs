@@ -1,0 +1,101 @@
+//! Every example fleet passes `check` with no finding at all, and every example file
+//! validates against the committed JSON Schemas.
+
+use crate::support::{check_dir, root};
+use blueprint_syntax::{Node, NodeKind};
+use serde_json::{Value, json};
+
+fn examples() -> Vec<std::path::PathBuf> {
+    let mut dirs: Vec<_> = std::fs::read_dir(root().join("examples"))
+        .expect("examples/ exists")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.join("plants").is_dir())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+#[test]
+fn every_example_passes_check_without_findings() {
+    let dirs = examples();
+    assert!(
+        dirs.len() >= 4,
+        "expected the four example fleets, found {dirs:?}"
+    );
+    for dir in dirs {
+        let (c, out) = check_dir(&dir);
+        assert!(c.diagnostics.is_empty(), "{}:\n{out}", dir.display());
+        assert!(!c.plants.is_empty(), "{} resolved no plant", dir.display());
+        assert!(
+            dir.join("README.md").is_file(),
+            "{} has no README.md",
+            dir.display()
+        );
+    }
+}
+
+fn to_json(n: &Node) -> Value {
+    match &n.kind {
+        NodeKind::Map(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| (k.name.clone(), to_json(v)))
+                .collect(),
+        ),
+        NodeKind::Seq(s) => Value::Array(s.iter().map(to_json).collect()),
+        NodeKind::Str(s) => json!(s),
+        NodeKind::Int { value, .. } => json!(value),
+        NodeKind::Float { raw } => json!(raw.parse::<f64>().unwrap_or(0.0)),
+        NodeKind::Bool(b) => json!(b),
+        NodeKind::Null => Value::Null,
+    }
+}
+
+#[test]
+fn every_example_file_validates_against_the_committed_schemas() {
+    let load = |name: &str| -> Value {
+        serde_json::from_str(
+            &std::fs::read_to_string(root().join("schemas").join(name)).expect("schema committed"),
+        )
+        .expect("schema is JSON")
+    };
+    let plant = jsonschema::validator_for(&load("plant.v1.json")).expect("plant schema compiles");
+    let fleet = jsonschema::validator_for(&load("fleet.v1.json")).expect("fleet schema compiles");
+    let mut checked = 0;
+    for dir in examples() {
+        let (c, _) = check_dir(&dir);
+        for input in crate::support::read_inputs(&dir, "plants") {
+            let _ = &c;
+            let mut map = blueprint_diagnostics::SourceMap::new();
+            let mut diags = Vec::new();
+            let (id, ok) =
+                blueprint_syntax::read_source(&mut map, &input.path, &input.bytes, &mut diags);
+            assert!(ok);
+            let format = blueprint_syntax::Format::of_path(&input.path).expect("input file");
+            let root =
+                blueprint_syntax::parse(&map, id, format, &blueprint_syntax::Limits::default())
+                    .root
+                    .expect("parses");
+            let v = to_json(&root);
+            let validator = if input.is_fleet { &fleet } else { &plant };
+            let errors: Vec<String> = validator
+                .iter_errors(&v)
+                .map(|e| format!("{} at {}", e, e.instance_path()))
+                .collect();
+            assert!(errors.is_empty(), "{}: {errors:?}", input.path);
+            checked += 1;
+        }
+    }
+    assert!(checked > 20);
+}
+
+#[test]
+fn generated_fleets_pass_check_without_findings() {
+    let c = blueprint_compiler::compile(&blueprint_tests::fleetgen::inputs(120));
+    let out = blueprint_diagnostics::render_human(&c.map, &c.diagnostics, false);
+    assert!(c.diagnostics.is_empty(), "{out}");
+    assert_eq!(c.plants.len(), 240);
+    assert_eq!(
+        blueprint_tests::fleetgen::plant(7),
+        blueprint_tests::fleetgen::plant(7)
+    );
+}

@@ -1,0 +1,10 @@
+//! The one test binary of `blueprint-tests`: rule cases, hostile inputs, examples, schemas.
+//! How to add a case: tests/README.md.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers fail loudly
+
+mod cases;
+mod examples;
+mod hostile;
+mod schemas;
+mod support;
