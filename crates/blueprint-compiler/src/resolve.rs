@@ -449,12 +449,25 @@ fn resolve_env(
 
     // Recovery objectives.
     let rec = doc.recovery.as_ref().map(|r| &r.value);
+    // A shared tenant gets what its platform guarantees unless it asks for something else.
+    let guarantee = cluster
+        .as_ref()
+        .filter(|_| tenancy.value == Tenancy::Shared)
+        .and_then(|(_, c)| c.recovery);
+    let default_rpo = guarantee.map_or_else(
+        || tv.rpo.clone(),
+        |(v, _, span)| Val::new(v, Origin::Fleet(span)),
+    );
+    let default_rto = guarantee.map_or_else(
+        || tv.rto.clone(),
+        |(_, v, span)| Val::new(v, Origin::Fleet(span)),
+    );
     let rpo = rec
         .and_then(|r| r.rpo.as_ref())
-        .map_or_else(|| Some(tv.rpo.clone()), |t| dur(diags, l, t));
+        .map_or_else(|| Some(default_rpo), |t| dur(diags, l, t));
     let rto = rec
         .and_then(|r| r.rto.as_ref())
-        .map_or_else(|| Some(tv.rto.clone()), |t| dur(diags, l, t));
+        .map_or_else(|| Some(default_rto), |t| dur(diags, l, t));
     let pitr = rec
         .and_then(|r| r.pitr_window.as_ref())
         .map_or_else(|| Some(tv.pitr_window.clone()), |t| dur(diags, l, t));
@@ -1224,7 +1237,11 @@ fn resolve_env(
         diags.push(
             Diagnostic::new(codes::RTO_INFEASIBLE, format!("recovery.rto {} cannot be met: the fastest backup cadence restores in {}", fmt_duration(rto.value), fmt_duration(rto_est)))
                 .at(rto_span, format!("rto {}", fmt_duration(rto.value)))
-                .note(format!("estimate with hourly incremental backups: {}", arithmetic(3600)))
+                .note(if managed {
+                    format!("estimate from the daily automated snapshot: {}", arithmetic(interval))
+                } else {
+                    format!("estimate with hourly incremental backups: {}", arithmetic(3600))
+                })
                 .help(format!("raise rto to {} or more, raise backup.restoreThroughput or walReplayRate in fleet.toml, or shrink database.size/writeRate", fmt_duration(rto_est))),
         );
     }

@@ -204,6 +204,8 @@ fn clusters(fleet: &Fleet, plants: &[ResolvedPlant], diags: &mut Vec<Diagnostic>
         }
         if let Some((w, tz, span)) = c.maintenance {
             let cw = units::window_utc(w, tz);
+            // One finding per written window, not one per environment that inherits it.
+            let mut seen = std::collections::BTreeSet::new();
             for p in &tenants {
                 let Ok(ptz) = units::timezone(&p.maintenance.timezone.value) else {
                     continue;
@@ -217,9 +219,9 @@ fn clusters(fleet: &Fleet, plants: &[ResolvedPlant], diags: &mut Vec<Diagnostic>
                         cs + shift >= ps && ce + shift <= pe
                     })
                 });
-                if !inside {
+                if !inside && seen.insert(span_of(p, &p.maintenance.window.origin)) {
                     diags.push(
-                        Diagnostic::new(codes::CLUSTER_WINDOW_OUTSIDE_TENANT, format!("cluster `{name}` does maintenance {w} {tz}, outside the window {} {} of tenant {}/{}", p.maintenance.window.value, p.maintenance.timezone.value, p.name.value, p.env))
+                        Diagnostic::new(codes::CLUSTER_WINDOW_OUTSIDE_TENANT, format!("cluster `{name}` does maintenance {w} {tz}, outside the window {} {} of tenant {}", p.maintenance.window.value, p.maintenance.timezone.value, p.name.value))
                             .at(span_of(p, &p.maintenance.window.origin), "tenant's window")
                             .also(span, "cluster's window")
                             .help("widen the tenant's maintenance window to cover the cluster's, or move the plant"),
@@ -267,9 +269,9 @@ fn generated_names(fleet: &Fleet, plants: &[ResolvedPlant], diags: &mut Vec<Diag
             (p.namespace.clone(), 63, "namespace"),
             (format!("{n}-odoo-web"), 63, "Service and Deployment name"),
             (
-                format!("{n}-restore-test"),
+                format!("{n}-restore"),
                 52,
-                "CronJob name (52 characters: the Job suffix needs the rest)",
+                "restore-test CronJob name (52 characters: the Job suffix needs the rest)",
             ),
             (
                 format!("{org}-{n}-{}-pgbackrest", p.env),
@@ -306,8 +308,9 @@ fn generated_names(fleet: &Fleet, plants: &[ResolvedPlant], diags: &mut Vec<Diag
                     )
                     .at(span_of(p, &p.name.origin), "name too long once combined")
                     .help(format!(
-                        "shorten the plant name (or organization.name) by {} characters",
-                        name.len() - limit
+                        "shorten the plant name (or organization.name) by {} character{}",
+                        name.len() - limit,
+                        if name.len() - limit == 1 { "" } else { "s" }
                     )),
                 );
             }

@@ -22,33 +22,34 @@ pub fn duration(s: &str) -> Result<Secs, String> {
         return Ok(0);
     }
     let mut total: u64 = 0;
-    let mut num = String::new();
-    let mut any = false;
-    for c in t.chars() {
-        if c.is_ascii_digit() {
-            num.push(c);
-            continue;
+    let mut rest = t;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        if digits == 0 {
+            return Err("a number must come before each unit".into());
         }
-        let unit = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86_400,
-            'w' => 604_800,
-            _ => return Err(format!("unknown unit `{c}`")),
+        let (num, tail) = rest.split_at(digits);
+        let unit_len = tail
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(tail.len());
+        let (unit, next) = tail.split_at(unit_len);
+        let mult = match unit {
+            "s" => 1,
+            "m" => 60,
+            "h" => 3600,
+            "d" => 86_400,
+            "w" => 604_800,
+            "" => return Err("every number needs a unit (s, m, h, d, w)".into()),
+            other => return Err(format!("unknown unit `{other}` (use s, m, h, d or w)")),
         };
-        let n: u64 = num
-            .parse()
-            .map_err(|_| "a number must come before each unit".to_string())?;
+        let n: u64 = num.parse().map_err(|_| "number too large".to_string())?;
         total = n
-            .checked_mul(unit)
+            .checked_mul(mult)
             .and_then(|v| total.checked_add(v))
             .ok_or("too large")?;
-        num.clear();
-        any = true;
-    }
-    if !num.is_empty() || !any {
-        return Err("every number needs a unit (s, m, h, d, w)".into());
+        rest = next;
     }
     Ok(total)
 }

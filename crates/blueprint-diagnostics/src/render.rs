@@ -92,12 +92,19 @@ pub fn render_human(map: &SourceMap, diagnostics: &[Diagnostic], color: bool) ->
                 .line_start(ex.first_line)
                 .path(ex.path);
             for (label, primary) in &ex.labels {
-                let s = (label.span.start as usize)
+                // Spans are clamped to the excerpt and to character boundaries.
+                let mut s = (label.span.start as usize)
                     .saturating_sub(ex.offset)
                     .min(ex.text.len());
+                while !ex.text.is_char_boundary(s) {
+                    s -= 1;
+                }
                 let mut e = (label.span.end as usize)
                     .saturating_sub(ex.offset)
                     .min(ex.text.len());
+                while !ex.text.is_char_boundary(e) {
+                    e += 1;
+                }
                 // A span over several lines is shown on its first line only.
                 if let Some(nl) = ex.text[s..].find('\n') {
                     e = e.min(s + nl);

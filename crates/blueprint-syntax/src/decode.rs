@@ -111,11 +111,14 @@ impl Cx {
     /// The dotted path of the value being decoded (`recovery.rpo`).
     #[must_use]
     pub fn path(&self) -> String {
-        self.path
-            .iter()
-            .map(|(k, _)| k.as_str())
-            .collect::<Vec<_>>()
-            .join(".")
+        let mut out = String::new();
+        for (k, _) in &self.path {
+            if !out.is_empty() && !k.starts_with('[') {
+                out.push('.');
+            }
+            out.push_str(k);
+        }
+        out
     }
 
     fn here(&self) -> String {

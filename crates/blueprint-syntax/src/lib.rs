@@ -104,9 +104,14 @@ pub fn read_source(
     }
     let text = String::from_utf8_lossy(bytes).into_owned();
     let id = map.add(path, text);
+    let text = &map.file(id).text;
     let not_text = |offset: usize, what: &str, help: &str| {
+        // The span covers the whole character at `offset` of the (lossy) text.
+        let end = (offset + 1..=text.len())
+            .find(|&i| text.is_char_boundary(i))
+            .unwrap_or(text.len());
         Diagnostic::new(codes::NOT_UTF8_TEXT, format!("{path} {what}"))
-            .at(Span::new(id, offset, offset + 1), "here")
+            .at(Span::new(id, offset, end), "here")
             .help(help.to_string())
     };
     if let Err(e) = std::str::from_utf8(bytes) {

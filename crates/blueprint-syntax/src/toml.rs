@@ -97,27 +97,66 @@ impl Converter<'_> {
 pub(crate) fn parse(text: &str, file: FileId, limits: &Limits) -> Parsed {
     let (doc, errors) = DeTable::parse_recoverable(text);
     if !errors.is_empty() {
-        let diagnostics = errors
-            .iter()
-            .map(|e| {
-                let r = e.span().unwrap_or(0..1);
-                let span = Span::new(
-                    file,
-                    r.start,
-                    r.end.max(r.start + 1).min(text.len().max(r.start)),
-                );
-                let message = e.message().trim().to_string();
-                if message.contains("duplicate key") {
-                    Diagnostic::new(codes::DUPLICATE_KEY, format!("TOML {message}"))
-                        .at(span, "duplicate key")
-                        .help("keep one of the two entries; TOML does not merge duplicate keys")
-                } else {
+        let mut diagnostics: Vec<Diagnostic> = Vec::new();
+        // Keys inside a table header that was itself a duplicate are not reported again.
+        let mut skip_until_header_after: Option<usize> = None;
+        for e in &errors {
+            let r = e.span().unwrap_or(0..1);
+            let span = Span::new(
+                file,
+                r.start,
+                r.end.max(r.start + 1).min(text.len().max(r.start)),
+            );
+            let message = e.message().trim().to_string();
+            if !message.contains("duplicate key") {
+                diagnostics.push(
                     Diagnostic::new(codes::SYNTAX, format!("TOML syntax error: {message}"))
                         .at(span, "here")
-                        .help("fix the TOML syntax (https://toml.io); strings need quotes")
+                        .help("fix the TOML syntax (https://toml.io); strings need quotes"),
+                );
+                continue;
+            }
+            let line = line_at(text, r.start);
+            let header = line.trim_start().starts_with('[');
+            if let Some(after) = skip_until_header_after {
+                if !header
+                    && !text[after..r.start]
+                        .lines()
+                        .skip(1)
+                        .any(|l| l.trim_start().starts_with('['))
+                {
+                    continue;
                 }
-            })
-            .collect();
+            }
+            let key = text
+                .get(r.clone())
+                .unwrap_or("")
+                .trim()
+                .trim_matches('"')
+                .to_string();
+            let mut d = if header {
+                skip_until_header_after = Some(r.start);
+                Diagnostic::new(
+                    codes::DUPLICATE_KEY,
+                    format!("table `[{key}]` is defined twice"),
+                )
+                .at(span, "second definition")
+            } else {
+                Diagnostic::new(
+                    codes::DUPLICATE_KEY,
+                    format!("key `{key}` appears twice in its table"),
+                )
+                .at(span, "duplicate key")
+            };
+            if let Some(first) = first_definition(text, r.start, &key, header) {
+                d = d.also(
+                    Span::new(file, first, first + key.len()),
+                    "first written here",
+                );
+            }
+            diagnostics
+                .push(d.help("keep one of the two entries; TOML does not merge duplicate keys"));
+        }
         return Parsed {
             root: None,
             diagnostics,
@@ -135,4 +174,44 @@ pub(crate) fn parse(text: &str, file: FileId, limits: &Limits) -> Parsed {
         root,
         diagnostics: c.diagnostics,
     }
+}
+
+fn line_at(text: &str, offset: usize) -> &str {
+    let start = text[..offset.min(text.len())]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    let end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+    &text[start..end]
+}
+
+/// Where `key` was first written before `before`: the same table header, or the same key in
+/// the same table (the lines since the last header).
+fn first_definition(text: &str, before: usize, key: &str, header: bool) -> Option<usize> {
+    let head = &text[..before.min(text.len())];
+    let mut offset = 0;
+    let mut found = None;
+    for line in head.split_inclusive('\n') {
+        let t = line.trim_start();
+        let indent = line.len() - t.len();
+        if t.starts_with('[') {
+            let name = t
+                .trim_start_matches('[')
+                .split(']')
+                .next()
+                .unwrap_or("")
+                .trim();
+            if header && name == key {
+                found = Some(offset + indent + t.find(name).unwrap_or(0));
+            } else if !header {
+                found = None;
+            }
+        } else if !header {
+            let name = t.split('=').next().unwrap_or("").trim().trim_matches('"');
+            if t.contains('=') && name == key && found.is_none() {
+                found = Some(offset + indent + t.find(name).unwrap_or(0));
+            }
+        }
+        offset += line.len();
+    }
+    found
 }
