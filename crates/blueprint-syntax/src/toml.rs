@@ -118,15 +118,14 @@ pub(crate) fn parse(text: &str, file: FileId, limits: &Limits) -> Parsed {
             }
             let line = line_at(text, r.start);
             let header = line.trim_start().starts_with('[');
-            if let Some(after) = skip_until_header_after {
-                if !header
-                    && !text[after..r.start]
-                        .lines()
-                        .skip(1)
-                        .any(|l| l.trim_start().starts_with('['))
-                {
-                    continue;
-                }
+            if let Some(after) = skip_until_header_after
+                && !header
+                && !text[after..r.start]
+                    .lines()
+                    .skip(1)
+                    .any(|l| l.trim_start().starts_with('['))
+            {
+                continue;
             }
             let key = text
                 .get(r.clone())
