@@ -71,10 +71,15 @@ enum Command {
         #[arg(long)]
         write: Option<PathBuf>,
     },
-    /// Scaffold a plant file that passes `check`.
+    /// Scaffold a plant file that passes `check` (or, with `--fleet`, write out the embedded
+    /// default fleet as `fleet.toml` to edit).
     Init {
         /// Plant name (DNS label, at most 40 characters).
-        name: String,
+        #[arg(required_unless_present = "fleet")]
+        name: Option<String>,
+        /// Write the embedded default fleet to DIR/fleet.toml instead of a plant.
+        #[arg(long, conflicts_with_all = ["name", "tier", "tenancy"])]
+        fleet: bool,
         /// Tier.
         #[arg(long, default_value = "standard")]
         tier: String,
@@ -104,11 +109,13 @@ fn main() -> ExitCode {
         Command::Rules { code } => commands::rules::run(code.as_deref()),
         Command::Schema { which, write } => commands::schema::run(which, write.as_deref()),
         Command::Init {
-            name,
+            name: Some(name),
             tier,
             tenancy,
             dir,
+            fleet: false,
         } => commands::init::run(&dir, &name, &tier, &tenancy),
+        Command::Init { dir, .. } => commands::init::write_fleet(&dir),
     };
     ExitCode::from(code)
 }

@@ -157,6 +157,16 @@ fn init_writes_a_plant_that_passes_check_and_never_overwrites() {
     }
     let (code, _, err) = run(&["check", &d], &root());
     assert_eq!(code, 0, "{err}");
+    // The embedded default fleet, written out, gives the same result.
+    assert_eq!(run(&["init", "--fleet", "--dir", &d], &root()).0, 0);
+    assert!(
+        std::fs::read_to_string(dir.join("fleet.toml"))
+            .unwrap()
+            .contains("kind = \"Fleet\"")
+    );
+    let (code, _, err) = run(&["check", &d], &root());
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(run(&["init", "--fleet", "--dir", &d], &root()).0, 2);
     let before = std::fs::read(dir.join("alpha.yaml")).unwrap();
     let (code, _, err) = run(&["init", "alpha", "--dir", &d], &root());
     assert_eq!(code, 2);

@@ -178,3 +178,40 @@ pub(crate) fn run(dir: &Path, name: &str, tier: &str, tenancy: &str) -> u8 {
     );
     0
 }
+
+/// `blueprint init --fleet`: the embedded default fleet as `DIR/fleet.toml`, never overwriting.
+pub(crate) fn write_fleet(dir: &Path) -> u8 {
+    let path = dir.join("fleet.toml");
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        eprintln!("error: cannot create {}: {e}", dir.display());
+        return 2;
+    }
+    let text = blueprint_compiler::fleet::DEFAULT_FLEET;
+    #[allow(clippy::disallowed_methods)]
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()));
+    match written {
+        Ok(()) => {
+            println!(
+                "wrote {}; edit it, then run `blueprint check {}`",
+                path.display(),
+                dir.display()
+            );
+            0
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            eprintln!(
+                "error: {} already exists; init never overwrites it",
+                path.display()
+            );
+            2
+        }
+        Err(e) => {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            2
+        }
+    }
+}
