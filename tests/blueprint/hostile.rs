@@ -156,3 +156,148 @@ fn unquoted_version_look_alike_gets_a_quoting_hint() {
         "{d:?}"
     );
 }
+
+/// A valid plant (the quickstart's) with `edit` applied to its text.
+fn quickstart_with(edit: impl Fn(String) -> String) -> Input {
+    let base = std::fs::read_to_string(
+        crate::support::root().join("examples/quickstart/plants/lyon.yaml"),
+    )
+    .expect("quickstart");
+    Input {
+        path: "plants/lyon.yaml".into(),
+        bytes: edit(base).into_bytes(),
+        is_fleet: false,
+    }
+}
+
+fn fleet_with(extra: &str) -> Input {
+    let mut fleet = blueprint_compiler::fleet::DEFAULT_FLEET.to_string();
+    fleet.push_str(extra);
+    Input {
+        path: "plants/fleet.toml".into(),
+        bytes: fleet.into_bytes(),
+        is_fleet: true,
+    }
+}
+
+fn codes_of(inputs: &[Input]) -> Vec<String> {
+    let c = compile(inputs);
+    let _ = blueprint_diagnostics::render_human(&c.map, &c.diagnostics, false);
+    c.diagnostics.iter().map(|d| d.code.to_string()).collect()
+}
+
+#[test]
+fn extreme_numbers_end_in_findings_not_panics() {
+    let cases: Vec<(&str, Vec<Input>, &str)> = vec![
+        (
+            "cpuPerPod 0",
+            vec![
+                fleet_with("\n[tiers.standard]\ncpuPerPod = 0\n"),
+                quickstart_with(|s| s),
+            ],
+            "BP0014",
+        ),
+        (
+            "dbMaxconn 4e9",
+            vec![
+                fleet_with("\n[tiers.standard]\ndbMaxconn = 4000000000\n"),
+                quickstart_with(|s| s),
+            ],
+            "BP0014",
+        ),
+        (
+            "hpaFactor 0",
+            vec![
+                fleet_with("\n[tiers.standard]\nhpaFactor = 0\n"),
+                quickstart_with(|s| s),
+            ],
+            "BP0014",
+        ),
+        (
+            "huge size",
+            vec![quickstart_with(|s| s.replace("size: 80Gi", "size: 6000Pi"))],
+            "BP4006",
+        ),
+        (
+            "huge pitrWindow",
+            vec![quickstart_with(|s| {
+                s.replace("pitrWindow: 14d", "pitrWindow: 18446744073709551615s")
+            })],
+            "BP4005",
+        ),
+        (
+            "huge startup",
+            vec![
+                fleet_with("").clone_with(|f| {
+                    f.replace(
+                        "startupAllowance = \"10m\"",
+                        "startupAllowance = \"18446744073709551615s\"",
+                    )
+                }),
+                quickstart_with(|s| s),
+            ],
+            "BP4005",
+        ),
+        (
+            "reserved 4e9",
+            vec![
+                fleet_with("").clone_with(|f| {
+                    f.replace(
+                        "reservedConnections = 10",
+                        "reservedConnections = 4294967295",
+                    )
+                }),
+                quickstart_with(|s| s),
+            ],
+            "BP0014",
+        ),
+        (
+            "no environments",
+            vec![quickstart_with(|s| {
+                format!(
+                    "{}\nenvironments: {{}}\n",
+                    s.split("\nenvironments:").next().unwrap_or(&s)
+                )
+            })],
+            "BP0010",
+        ),
+        (
+            "critical may never allow shared",
+            vec![
+                fleet_with(
+                    "\n[tiers.critical]\ntenancies = [\"shared\", \"dedicated-namespace\"]\n",
+                ),
+                quickstart_with(|s| s),
+            ],
+            "BP1001",
+        ),
+        (
+            "internet in two halves",
+            vec![quickstart_with(|s| {
+                s.replace("172.16.10.0/26", "0.0.0.0/1\n      - 128.0.0.0/1")
+            })],
+            "BP3005",
+        ),
+    ];
+    for (name, inputs, code) in cases {
+        let got = codes_of(&inputs);
+        assert!(
+            got.iter().any(|c| c == code),
+            "{name}: expected {code}, got {got:?}"
+        );
+    }
+}
+
+trait CloneWith {
+    fn clone_with(&self, f: impl Fn(String) -> String) -> Input;
+}
+
+impl CloneWith for Input {
+    fn clone_with(&self, f: impl Fn(String) -> String) -> Input {
+        Input {
+            path: self.path.clone(),
+            bytes: f(String::from_utf8(self.bytes.clone()).expect("utf-8")).into_bytes(),
+            is_fleet: self.is_fleet,
+        }
+    }
+}

@@ -64,6 +64,9 @@ pub fn rows(map: &SourceMap, p: &ResolvedPlant) -> Vec<Row> {
     if let Some(d) = &p.display_name {
         r.text("displayName", d);
     }
+    if let Some(d) = &p.description {
+        r.text("description", d);
+    }
     r.text("region", &p.region);
     r.push("tier", &p.tier, ToString::to_string);
     r.push("tenancy", &p.tenancy, ToString::to_string);
@@ -89,24 +92,6 @@ pub fn rows(map: &SourceMap, p: &ResolvedPlant) -> Vec<Row> {
     r.text("odoo.image", &o.image);
     r.push("odoo.users", &o.users, ToString::to_string);
     r.push("odoo.modules", &o.modules, |m| m.join(", "));
-    r.push("odoo.workers", &o.workers, ToString::to_string);
-    r.push("odoo.replicas", &o.replicas, ToString::to_string);
-    r.push("odoo.maxReplicas", &o.max_replicas, ToString::to_string);
-    r.push("odoo.cpuRequest", &o.cpu_request_m, |v| fmt_cpu(*v));
-    r.push("odoo.cpuLimit", &o.cpu_limit_m, |v| fmt_cpu(*v));
-    r.push("odoo.memoryRequest", &o.memory_request, |v| fmt_bytes(*v));
-    r.push("odoo.memoryLimit", &o.memory_limit, |v| fmt_bytes(*v));
-    r.push("odoo.limitMemorySoft", &o.limit_memory_soft, |v| {
-        fmt_bytes(*v)
-    });
-    r.push("odoo.limitMemoryHard", &o.limit_memory_hard, |v| {
-        fmt_bytes(*v)
-    });
-    r.push("odoo.cronThreads", &o.cron_threads, ToString::to_string);
-    r.push("odoo.dbMaxconn", &o.db_maxconn, ToString::to_string);
-    if let Some(g) = &o.db_maxconn_gevent {
-        r.push("odoo.dbMaxconnGevent", g, ToString::to_string);
-    }
     let d = &p.database;
     r.push("database.size", &d.size, |v| fmt_bytes(*v));
     r.push(
@@ -117,71 +102,149 @@ pub fn rows(map: &SourceMap, p: &ResolvedPlant) -> Vec<Row> {
     r.push("database.writeRate", &d.write_rate, |v| {
         format!("{}/day", fmt_bytes(*v))
     });
-    r.push("database.instances", &d.instances, ToString::to_string);
-    r.push(
-        "database.synchronousReplication",
-        &d.synchronous,
-        ToString::to_string,
-    );
-    r.push(
-        "database.connectionBudget",
-        &d.connection_budget,
-        ToString::to_string,
-    );
-    r.push(
-        "database.maxConnections",
-        &d.max_connections,
-        ToString::to_string,
-    );
-    r.push(
-        "database.reservedConnections",
-        &d.reserved_connections,
-        ToString::to_string,
-    );
-    r.push("database.storage", &d.storage, |v| fmt_bytes(*v));
-    r.push("database.filestoreStorage", &d.filestore, |v| fmt_bytes(*v));
-    r.push(
-        "database.minPgbackrestVersion",
-        &d.min_pgbackrest,
-        Clone::clone,
-    );
     let b = &p.backup;
-    r.push("backup.full", &b.full_schedule, Clone::clone);
-    r.push("backup.differential", &b.diff_schedule, Clone::clone);
-    r.push("backup.incremental", &b.incr_schedule, |s| {
-        if s.is_empty() {
-            "none (daily differential)".into()
-        } else {
-            s.clone()
-        }
-    });
-    r.push("backup.interval", &b.interval, |v| fmt_duration(*v));
-    r.push("backup.fullDuration", &b.full_duration, |v| {
-        fmt_duration(*v)
-    });
-    r.push(
-        "backup.retentionFullDays",
-        &b.retention_full_days,
-        ToString::to_string,
-    );
-    r.push("backup.archiveTimeout", &b.archive_timeout, |v| {
-        fmt_duration(*v)
-    });
-    r.push("backup.archiveLossWindow", &b.archive_loss_window, |v| {
-        fmt_duration(*v)
-    });
-    for repo in &b.repos {
+    if d.shared {
+        // The shared Odoo, its PostgreSQL and their backups belong to the platform.
+        let platform = Origin::Derived {
+            rule: "tenancy shared",
+            detail: "owned by the shared platform of the cluster (fleet.toml)".into(),
+        };
+        let cluster = p
+            .cluster
+            .as_ref()
+            .map_or_else(String::new, |c| c.value.clone());
         r.plain(
-            &format!("backup.{}", repo.name),
-            format!("s3://{}{} ({})", repo.bucket, repo.path, repo.cloud_region),
-            &Origin::Derived { rule: "backup.repositories", detail: format!("region {}; bucket <org>-pgbackrest-<cloudRegion>, path /pgbackrest/<plant>/<env>", repo.region) },
+            "odoo.processes",
+            format!("the shared Odoo of cluster {cluster} (dbfilter ^%h$)"),
+            &platform,
+        );
+        r.plain(
+            "database.instance",
+            format!(
+                "a database named {} in the shared PostgreSQL of {cluster}",
+                p.ingress.host.value
+            ),
+            &platform,
+        );
+        r.plain("backup", format!("the platform's pgBackRest stanza on {cluster}; one tenant is recovered by a side restore, then a dump and restore of its database"), &platform);
+        r.push(
+            "database.maxConnections",
+            &d.max_connections,
+            ToString::to_string,
+        );
+    } else {
+        r.push("odoo.workers", &o.workers, ToString::to_string);
+        r.push("odoo.replicas", &o.replicas, ToString::to_string);
+        r.push("odoo.maxReplicas", &o.max_replicas, ToString::to_string);
+        r.push("odoo.cpuRequest", &o.cpu_request_m, |v| fmt_cpu(*v));
+        r.push("odoo.cpuLimit", &o.cpu_limit_m, |v| fmt_cpu(*v));
+        r.push("odoo.memoryRequest", &o.memory_request, |v| fmt_bytes(*v));
+        r.push("odoo.memoryLimit", &o.memory_limit, |v| fmt_bytes(*v));
+        r.push("odoo.limitMemorySoft", &o.limit_memory_soft, |v| {
+            fmt_bytes(*v)
+        });
+        r.push("odoo.limitMemoryHard", &o.limit_memory_hard, |v| {
+            fmt_bytes(*v)
+        });
+        r.push("odoo.cronThreads", &o.cron_threads, ToString::to_string);
+        r.push("odoo.dbMaxconn", &o.db_maxconn, ToString::to_string);
+        if let Some(g) = &o.db_maxconn_gevent {
+            r.push("odoo.dbMaxconnGevent", g, ToString::to_string);
+        }
+        r.push("database.instances", &d.instances, ToString::to_string);
+        r.push(
+            "database.synchronousReplication",
+            &d.synchronous,
+            ToString::to_string,
+        );
+        r.push(
+            "database.connectionBudget",
+            &d.connection_budget,
+            ToString::to_string,
+        );
+        r.push(
+            "database.maxConnections",
+            &d.max_connections,
+            ToString::to_string,
+        );
+        r.push(
+            "database.reservedConnections",
+            &d.reserved_connections,
+            ToString::to_string,
+        );
+        if !d.managed {
+            r.push("database.storage", &d.storage, |v| fmt_bytes(*v));
+        }
+        r.push("database.filestoreStorage", &d.filestore, |v| fmt_bytes(*v));
+        if d.managed {
+            let rds = Origin::Derived {
+                rule: "tenancy dedicated-environment",
+                detail: "Amazon RDS for PostgreSQL (Terraform)".into(),
+            };
+            r.plain(
+                "backup.method",
+                "RDS automated backups and point-in-time recovery".into(),
+                &rds,
+            );
+            r.push(
+                "backup.retentionDays",
+                &b.retention_full_days,
+                ToString::to_string,
+            );
+            if let Some(peer) = b.repos.get(1) {
+                r.plain(
+                    "backup.crossRegionReplication",
+                    format!(
+                        "automated backups replicated to {} ({})",
+                        peer.region, peer.cloud_region
+                    ),
+                    &rds,
+                );
+            }
+        } else {
+            r.push(
+                "database.minPgbackrestVersion",
+                &d.min_pgbackrest,
+                Clone::clone,
+            );
+            r.push("backup.full", &b.full_schedule, Clone::clone);
+            r.push("backup.differential", &b.diff_schedule, Clone::clone);
+            r.push("backup.incremental", &b.incr_schedule, |s| {
+                if s.is_empty() {
+                    "none (daily differential)".into()
+                } else {
+                    s.clone()
+                }
+            });
+            r.push("backup.interval", &b.interval, |v| fmt_duration(*v));
+            r.push("backup.fullDuration", &b.full_duration, |v| {
+                fmt_duration(*v)
+            });
+            r.push(
+                "backup.retentionFullDays",
+                &b.retention_full_days,
+                ToString::to_string,
+            );
+            r.push("backup.archiveTimeout", &b.archive_timeout, |v| {
+                fmt_duration(*v)
+            });
+            r.push("backup.archiveLossWindow", &b.archive_loss_window, |v| {
+                fmt_duration(*v)
+            });
+            for repo in &b.repos {
+                r.plain(
+                    &format!("backup.{}", repo.name),
+                    format!("s3://{}{} ({})", repo.bucket, repo.path, repo.cloud_region),
+                    &Origin::Derived { rule: "backup.repositories", detail: format!("region {}; bucket <org>-pgbackrest-<cloudRegion>, path /pgbackrest/<plant>/<env>", repo.region) },
+                );
+            }
+        }
+        r.push(
+            "backup.restoreTestSchedule",
+            &b.restore_test_schedule,
+            Clone::clone,
         );
     }
-    r.push(
-        "backup.restoreTestSchedule",
-        &b.restore_test_schedule,
-        Clone::clone,
-    );
     r.text("ingress.host", &p.ingress.host);
     r.push("ingress.adminAllowFrom", &p.ingress.admin_allow_from, |v| {
         if v.is_empty() {
@@ -201,11 +264,16 @@ pub fn rows(map: &SourceMap, p: &ResolvedPlant) -> Vec<Row> {
         r.plain(
             &key,
             format!(
-                "{} {} {} port {} from {}",
+                "{} {} {} port {} {} {}",
                 i.kind,
                 i.direction,
                 i.protocol,
                 i.port,
+                match i.direction {
+                    blueprint_syntax::doc::Direction::Inbound => "from",
+                    blueprint_syntax::doc::Direction::Outbound => "to",
+                    blueprint_syntax::doc::Direction::Both => "with",
+                },
                 i.peers
                     .iter()
                     .map(|p| p.value.as_str())
@@ -225,8 +293,10 @@ pub fn rows(map: &SourceMap, p: &ResolvedPlant) -> Vec<Row> {
         r.text("redis.architecture", &redis.architecture);
         r.push("redis.persistence", &redis.persistence, ToString::to_string);
     }
-    r.push("quota.cpu", &p.quota.cpu_m, |v| fmt_cpu(*v));
-    r.push("quota.memory", &p.quota.memory, |v| fmt_bytes(*v));
+    if !p.database.shared {
+        r.push("quota.cpu", &p.quota.cpu_m, |v| fmt_cpu(*v));
+        r.push("quota.memory", &p.quota.memory, |v| fmt_bytes(*v));
+    }
     r.rows
 }
 

@@ -259,6 +259,58 @@ fn tier_values(
             },
         )
     });
+    // Numbers feed sizing arithmetic: each has a range that keeps it meaningful and every
+    // product of them far from overflow.
+    let num = |diags: &mut Vec<Diagnostic>,
+               s: &Option<Spanned<u32>>,
+               key: &str,
+               min: u32,
+               max: u32|
+     -> Option<Val<u32>> {
+        let v = val(tier, fleet_file, s)?;
+        if (min..=max).contains(&v.value) {
+            return Some(v);
+        }
+        diags.push(
+            Diagnostic::new(
+                codes::OUT_OF_RANGE,
+                format!(
+                    "tiers.{tier}.{key} must be from {min} to {max}, found {}",
+                    v.value
+                ),
+            )
+            .at(v.origin.span().unwrap_or_default(), "out of range")
+            .help(format!(
+                "set `{key}` between {min} and {max}; docs/tiers.md explains each key"
+            )),
+        );
+        None
+    };
+    if let Some(a) = &profile.redis_architecture
+        && !matches!(a.value.as_str(), "standalone" | "replication")
+    {
+        diags.push(
+                Diagnostic::new(codes::INVALID_CHOICE, format!("tiers.{tier}.redisArchitecture must be `standalone` or `replication`, found `{}`", a.value))
+                    .at(a.span, "not an architecture")
+                    .help("use `standalone` or `replication` (Sentinel is not rendered)"),
+            );
+        return None;
+    }
+    if profile.tenancies.as_ref().is_some_and(|t| {
+        tier == Tier::Critical && t.value.iter().any(|x| x.value == Tenancy::Shared)
+    }) {
+        let span = profile
+            .tenancies
+            .as_ref()
+            .map(|t| t.span)
+            .unwrap_or_default();
+        diags.push(
+            Diagnostic::new(codes::TIER_FORBIDS_TENANCY, "tier `critical` can never allow tenancy `shared`")
+                .at(span, "includes `shared`")
+                .help("remove `shared` from tiers.critical.tenancies: a point-in-time restore of the shared database would rewind every tenant"),
+        );
+        return None;
+    }
     let schedule = profile.restore_test_schedule.as_ref()?;
     let restore_ok = parse_with(
         diags,
@@ -271,14 +323,26 @@ fn tier_values(
     Some(TierValues {
         tier,
         tenancies: tenancies?,
-        min_replicas: val(tier, fleet_file, &profile.min_replicas)?,
-        hpa_factor: val(tier, fleet_file, &profile.hpa_factor)?,
-        cpu_per_pod: val(tier, fleet_file, &profile.cpu_per_pod)?,
-        cron_threads: val(tier, fleet_file, &profile.cron_threads)?,
-        db_maxconn: val(tier, fleet_file, &profile.db_maxconn)?,
-        postgres_instances: val(tier, fleet_file, &profile.postgres_instances)?,
+        min_replicas: num(diags, &profile.min_replicas, "minReplicas", 1, 50)?,
+        hpa_factor: num(diags, &profile.hpa_factor, "hpaFactor", 1, 10)?,
+        cpu_per_pod: num(diags, &profile.cpu_per_pod, "cpuPerPod", 1, 64)?,
+        cron_threads: num(diags, &profile.cron_threads, "cronThreads", 1, 16)?,
+        db_maxconn: num(diags, &profile.db_maxconn, "dbMaxconn", 1, 64)?,
+        postgres_instances: num(
+            diags,
+            &profile.postgres_instances,
+            "postgresInstances",
+            1,
+            5,
+        )?,
         synchronous_replication: val(tier, fleet_file, &profile.synchronous_replication)?,
-        max_connections_cap: val(tier, fleet_file, &profile.max_connections_cap)?,
+        max_connections_cap: num(
+            diags,
+            &profile.max_connections_cap,
+            "maxConnectionsCap",
+            20,
+            100_000,
+        )?,
         redis_architecture: val(tier, fleet_file, &profile.redis_architecture)?,
         redis_persistence: val(tier, fleet_file, &profile.redis_persistence)?,
         max_backup_interval: dur(diags, &profile.max_backup_interval)?,
@@ -339,6 +403,27 @@ pub fn resolve(
         );
     }
     for (k, r) in doc.regions.value.iter() {
+        let bucket = format!(
+            "{}-pgbackrest-{}",
+            doc.organization.value.name.value, r.cloud_region.value
+        );
+        if bucket.len() > 63 {
+            diags.push(
+                Diagnostic::new(
+                    codes::GENERATED_NAME_TOO_LONG,
+                    format!(
+                        "generated S3 bucket name `{bucket}` is {} characters; the limit is 63",
+                        bucket.len()
+                    ),
+                )
+                .at(r.cloud_region.span, "makes the bucket name too long")
+                .also(doc.organization.value.name.span, "prefix of every bucket")
+                .help(format!(
+                    "shorten organization.name by {} characters",
+                    bucket.len() - 63
+                )),
+            );
+        }
         if let Err(why) = units::dns_label(&k.name, 63) {
             bad(
                 diags,
@@ -518,6 +603,17 @@ pub fn resolve(
                 );
                 Some((rpo?, rto?, r.span))
             });
+            if let Some(p) = &c.postgres {
+                let max = p.value.max_connections.value;
+                let reserved = p.value.reserved_connections.as_ref().map_or(0, |r| r.value);
+                if !(10..=100_000).contains(&max) || reserved.saturating_add(3) >= max {
+                    diags.push(
+                        Diagnostic::new(codes::OUT_OF_RANGE, format!("cluster `{}`: maxConnections {max} with reservedConnections {reserved} leaves no connection for Odoo", k.name))
+                            .at(p.span, "out of range")
+                            .help("maxConnections is from 10 to 100000 and larger than reservedConnections + 3 (superuser_reserved_connections)"),
+                    );
+                }
+            }
             let postgres = c.postgres.as_ref().map(|p| {
                 (
                     p.value.max_connections.value,
@@ -582,7 +678,9 @@ pub fn resolve(
             Some(o) => base.merged(o),
             None => base.clone(),
         };
-        let profile: Option<TierProfile> = blueprint_syntax::decode(&merged, diags);
+        // The overrides were decoded (and any problem reported) with the fleet document; a
+        // second report from the merged profile would only repeat it.
+        let profile: Option<TierProfile> = blueprint_syntax::decode(&merged, &mut Vec::new());
         if let Some(v) = profile.and_then(|p| tier_values(tier, &p, file, diags)) {
             tiers.insert(tier, v);
         }

@@ -92,6 +92,13 @@ pub(crate) fn environments(
     let Some(entries) = envs.as_map() else {
         return Vec::new();
     };
+    if entries.is_empty() {
+        diags.push(
+            Diagnostic::new(codes::MISSING_KEY, "`environments` lists no environment, so nothing would be checked or built")
+                .at(envs.span, "empty")
+                .help("remove `environments` to get the default `prod` and `staging`, or list at least one environment"),
+        );
+    }
     let mut out = Vec::new();
     for (k, v) in entries {
         if let Err(why) = units::dns_label(&k.name, 20) {
@@ -409,12 +416,13 @@ fn resolve_env(
     let shared = tenancy.value == Tenancy::Shared;
     let managed = tenancy.value == Tenancy::DedicatedEnvironment;
     let shared_odoo = cluster.as_ref().and_then(|(_, c)| c.odoo.clone());
-    if shared && cluster.is_some() && shared_odoo.is_none() {
-        if let Some((cv, _)) = &cluster {
+    if shared && shared_odoo.is_none() {
+        if let Some((cv, info)) = &cluster {
             diags.push(
-                Diagnostic::new(codes::FLEET_REFERENCE, format!("cluster `{}` has no shared Odoo for `shared` tenants", cv.value))
-                    .at(tenancy.span, "shared tenancy")
-                    .help(format!("add `odoo = {{ version, image }}` to `[clusters.{}]` in fleet.toml, or choose `dedicated-namespace`", cv.value)),
+                Diagnostic::new(codes::SHARED_CLUSTER_WITHOUT_ODOO, format!("cluster `{}` does not describe the shared Odoo its `shared` tenants run on", cv.value))
+                    .at(info.span, "no `odoo` for this cluster")
+                    .also(tenancy.span, "shared tenant")
+                    .help(format!("add `odoo = {{ version = \"18.0\", image = \"…@sha256:…\", modules = [...] }}` to `[clusters.{}]` in fleet.toml, or choose `dedicated-namespace`", cv.value)),
             );
         }
         ok = false;
@@ -518,7 +526,7 @@ fn resolve_env(
         if let Some(o) = odoo_doc
             && let Some(so) = &shared_odoo
         {
-            let checks: [(Option<Span>, &str, bool, String); 4] = [
+            let checks: [(Option<Span>, &str, bool, String); 3] = [
                 (
                     o.version.as_ref().map(|v| v.span),
                     "odoo.version",
@@ -541,14 +549,6 @@ fn resolve_env(
                     o.image.as_ref().is_some_and(|v| v.value != so.image.value),
                     so.image.value.clone(),
                 ),
-                (
-                    o.modules.as_ref().map(|v| v.span),
-                    "odoo.modules",
-                    o.modules.as_ref().is_some_and(|v| {
-                        v.value.iter().map(|m| &m.value).ne(so.modules.value.iter())
-                    }),
-                    so.modules.value.join(", "),
-                ),
             ];
             for (span, key, differs, platform) in checks {
                 if let (Some(span), true) = (span, differs) {
@@ -561,12 +561,34 @@ fn resolve_env(
                 }
             }
         }
+        // A tenant installs its own modules, from the addons the platform provides.
+        let tenant_modules = odoo_doc.and_then(|o| o.modules.as_ref());
+        if let (Some(mods), Some(so)) = (tenant_modules, &shared_odoo) {
+            for m in &mods.value {
+                if !so.modules.value.contains(&m.value) {
+                    diags.push(
+                        Diagnostic::new(codes::SHARED_PLATFORM_OWNED, format!("module `{}` is not provided by the shared platform", m.value))
+                            .at(m.span, "not among the platform's addons")
+                            .help(format!("use modules the platform provides ({}), ask the platform team to add it to the cluster's `odoo.modules`, or choose `dedicated-namespace`", so.modules.value.join(", "))),
+                    );
+                    ok = false;
+                }
+            }
+        }
         match &shared_odoo {
             Some(so) => (
                 Some(so.version.clone()),
                 Some(so.edition.clone()),
                 Some(so.image.clone()),
-                Some(so.modules.clone()),
+                Some(tenant_modules.map_or_else(
+                    || so.modules.clone(),
+                    |m| {
+                        Val::new(
+                            m.value.iter().map(|x| x.value.clone()).collect(),
+                            l.origin(m.span),
+                        )
+                    },
+                )),
             ),
             None => (None, None, None, None),
         }
@@ -1096,7 +1118,7 @@ fn resolve_env(
         workers,
         "odoo.workers",
         format!(
-            "ceil(users {} / 6) = {workers_needed} workers over {replicas} pods = {workers} per pod",
+            "max(2, ceil(users {} / 6)) = {workers_needed} workers over {replicas} pods: max(2, ceil({workers_needed} / {replicas})) = {workers} per pod",
             users.value
         ),
     );
@@ -1120,11 +1142,14 @@ fn resolve_env(
     )
     .unwrap_or(0)
         * 5;
-    let operator = 10;
-    let budget = (max_replicas + surge) * (workers * db_maxconn + gevent_conns)
-        + tv.cron_threads.value * db_maxconn
-        + readonly
-        + operator;
+    let operator: u32 = 10;
+    // In u64: every factor is bounded (users ≤ 100 000, tier values range-checked), but their
+    // product need not fit in u32.
+    let budget64 = u64::from(max_replicas + surge) * u64::from(workers * db_maxconn + gevent_conns)
+        + u64::from(tv.cron_threads.value * db_maxconn)
+        + u64::from(readonly)
+        + u64::from(operator);
+    let budget = u32::try_from(budget64).unwrap_or(u32::MAX);
     let budget_detail = format!(
         "({max_replicas} pods at HPA max + {surge} surge) × ({workers} workers × db_maxconn {db_maxconn} + gevent {gevent_conns}) + {} cron × {db_maxconn} + {readonly} read-only + {operator} operator/exporter = {budget}",
         tv.cron_threads.value
@@ -1205,7 +1230,8 @@ fn resolve_env(
         .copied()
         .filter(|h| managed || h * 3600 <= max_interval.max(3600))
         .find(|h| estimate(h * 3600) <= rto.value);
-    let interval_h = chosen.unwrap_or(1);
+    // When nothing fits, the estimate shown is the best cadence available.
+    let interval_h = chosen.unwrap_or(if managed { 24 } else { 1 });
     let interval = interval_h * 3600;
     let rto_est = estimate(interval);
     let arithmetic = |interval: u64| {
@@ -1258,25 +1284,26 @@ fn resolve_env(
                 .at(rpo_span, "below 5m")
                 .help("set rpo to 5m or more, or choose `dedicated-cluster` to run PostgreSQL with a streaming standby"),
         );
-    } else if rpo.value == 0 {
+    } else if !managed {
+        // RPO zero (zone loss) needs synchronous replication; independently, a region loss or a
+        // point-in-time restore still loses the archive window, whatever the replication.
         let zones = region_info.zones;
-        if !(tv.synchronous_replication.value && instances.value >= 3 && zones >= 3) {
+        let sync_ok = tv.synchronous_replication.value && instances.value >= 3 && zones >= 3;
+        if rpo.value == 0 && !sync_ok {
             diags.push(
                 Diagnostic::new(codes::RPO_ZERO_NEEDS_SYNC, "recovery.rpo 0 needs synchronous replication to at least three instances across three zones")
                     .at(rpo_span, "rpo zero")
                     .note(format!("tier {}: synchronousReplication {}, {} PostgreSQL instances; region {}: {zones} zones", tier.value, tv.synchronous_replication.value, instances.value, region.value))
                     .help("use tier `critical` (synchronous_mode_strict, three instances) in a region with three zones, or accept an rpo above zero"),
             );
-        }
-    } else if rpo.value < loss && !managed {
-        if instances.value < 2 {
+        } else if rpo.value < loss && instances.value < 2 {
             diags.push(
                 Diagnostic::new(codes::RPO_NEEDS_STANDBY, format!("recovery.rpo {} is tighter than WAL archiving can guarantee ({})", fmt_duration(rpo.value), fmt_duration(loss)))
                     .at(rpo_span, "requested here")
                     .note(format!("losing the instance or its zone loses up to archive_timeout {} + push latency {} = {}; tier {} has no streaming standby", fmt_duration(archive_timeout), fmt_duration(latency), fmt_duration(loss), tier.value))
                     .help(format!("set rpo to {} or more, or use tier `standard` or `critical`, which add a streaming standby", fmt_duration(loss))),
             );
-        } else {
+        } else if rpo.value < loss {
             diags.push(
                 Diagnostic::new(codes::RPO_REGION_LOSS, format!("losing the region or restoring to a point in time can lose up to {}, more than recovery.rpo {}", fmt_duration(loss), fmt_duration(rpo.value)))
                     .at(rpo_span, "met only for instance and zone loss")
@@ -1285,31 +1312,33 @@ fn resolve_env(
             );
         }
     }
-    if rpo.value < tv.min_rpo.value && !(managed && rpo.value < 300) && rpo.value != 0
-        || rto.value < tv.min_rto.value
-    {
-        let (what, v, min, span) = if rto.value < tv.min_rto.value {
-            ("rto", rto.value, tv.min_rto.value, rto_span)
-        } else {
-            ("rpo", rpo.value, tv.min_rpo.value, rpo_span)
-        };
-        diags.push(
-            Diagnostic::new(
-                codes::OBJECTIVE_BEYOND_TIER,
-                format!(
-                    "recovery.{what} {} is tighter than tier `{}` honours ({})",
-                    fmt_duration(v),
-                    tier.value,
+
+    // Each objective tighter than the tier honours is its own finding.
+    let rpo_beyond = rpo.value < tv.min_rpo.value && !(managed && rpo.value < 300);
+    let rto_beyond = rto.value < tv.min_rto.value;
+    for (what, beyond, v, min, span) in [
+        ("rpo", rpo_beyond, rpo.value, tv.min_rpo.value, rpo_span),
+        ("rto", rto_beyond, rto.value, tv.min_rto.value, rto_span),
+    ] {
+        if beyond {
+            diags.push(
+                Diagnostic::new(
+                    codes::OBJECTIVE_BEYOND_TIER,
+                    format!(
+                        "recovery.{what} {} is tighter than tier `{}` honours ({})",
+                        fmt_duration(v),
+                        tier.value,
+                        fmt_duration(min)
+                    ),
+                )
+                .at(span, "too tight for the tier")
+                .also(tier.span, "tier")
+                .help(format!(
+                    "set {what} to {} or more, or choose a higher tier",
                     fmt_duration(min)
-                ),
-            )
-            .at(span, "too tight for the tier")
-            .also(tier.span, "tier")
-            .help(format!(
-                "set {what} to {} or more, or choose a higher tier",
-                fmt_duration(min)
-            )),
-        );
+                )),
+            );
+        }
     }
 
     // Retention.

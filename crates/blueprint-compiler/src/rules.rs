@@ -3,7 +3,7 @@
 
 use crate::fleet::Fleet;
 use crate::model::{Origin, ResolvedPlant};
-use crate::units::{self, fmt_bytes, fmt_cpu};
+use crate::units::{self, fmt_cpu};
 use blueprint_diagnostics::{Diagnostic, Span, codes};
 use blueprint_syntax::doc::{Direction, Tenancy};
 use std::collections::BTreeMap;
@@ -95,19 +95,30 @@ fn networks(plants: &[ResolvedPlant], diags: &mut Vec<Diagnostic>) {
             });
         }
         for i in &p.integrations {
+            // The peers together, merged: `0.0.0.0/1` plus `128.0.0.0/1` is the whole internet too.
+            let parsed: Vec<ipnet::IpNet> = i
+                .peers
+                .iter()
+                .filter_map(|peer| peer.value.parse().ok())
+                .collect();
+            let whole = ipnet::IpNet::aggregate(&parsed)
+                .iter()
+                .any(|n| n.prefix_len() == 0);
+            if whole && matches!(i.direction, Direction::Inbound | Direction::Both) {
+                let first = i.peers.first().map_or_else(
+                    || span_of(p, &i.name.origin),
+                    |peer| span_of(p, &peer.origin),
+                );
+                diags.push(
+                    Diagnostic::new(codes::INBOUND_FROM_INTERNET, format!("integration `{}` of `{}` accepts inbound traffic from the whole internet ({})", i.name.value, p.name.value, i.peers.iter().map(|x| x.value.as_str()).collect::<Vec<_>>().join(", ")))
+                        .at(first, "every address")
+                        .help("list the peer's own networks; a supplier portal or EDI partner publishes its egress ranges"),
+                );
+            }
             for peer in &i.peers {
                 let Ok(net) = peer.value.parse::<ipnet::IpNet>() else {
                     continue;
                 };
-                if net.prefix_len() == 0
-                    && matches!(i.direction, Direction::Inbound | Direction::Both)
-                {
-                    diags.push(
-                        Diagnostic::new(codes::INBOUND_FROM_INTERNET, format!("integration `{}` of `{}` accepts inbound traffic from {}, the whole internet", i.name.value, p.name.value, peer.value))
-                            .at(span_of(p, &peer.origin), "every address")
-                            .help("list the peer's own networks; a supplier portal or EDI partner publishes its egress ranges"),
-                    );
-                }
                 nets.push(Net {
                     net,
                     plant: p,
@@ -169,21 +180,23 @@ fn clusters(fleet: &Fleet, plants: &[ResolvedPlant], diags: &mut Vec<Diagnostic>
             .iter()
             .filter(|p| p.tenancy.value == Tenancy::Shared)
             .collect();
-        let shared_users: u32 = shared.iter().map(|p| p.odoo.users.value).sum();
+        let shared_users: u64 = shared.iter().map(|p| u64::from(p.odoo.users.value)).sum();
         let std = fleet.tier(blueprint_syntax::doc::Tier::Standard);
         let workers_needed = shared_users.div_ceil(6).max(2);
-        let per_pod = 2 * std.cpu_per_pod.value;
-        let replicas = workers_needed.div_ceil(per_pod).max(std.min_replicas.value);
+        let per_pod = 2 * u64::from(std.cpu_per_pod.value);
+        let replicas = workers_needed
+            .div_ceil(per_pod)
+            .max(u64::from(std.min_replicas.value));
         let workers = workers_needed.div_ceil(replicas).max(2);
-        let max_replicas = replicas * std.hpa_factor.value;
+        let max_replicas = replicas * u64::from(std.hpa_factor.value);
         let surge = max_replicas.div_ceil(4);
-        let dbc = std.db_maxconn.value;
+        let dbc = u64::from(std.db_maxconn.value);
         let gevent = (dbc / 2).max(2);
         let (mut cpu, mut mem) = (0u64, 0u64);
         if !shared.is_empty() {
-            cpu += u64::from(max_replicas + surge) * u64::from(std.cpu_per_pod.value) * 1000 + 1000;
-            mem += u64::from(max_replicas + surge) * u64::from(workers + 1) * 640 * 1024 * 1024
-                + 2 * 1024 * 1024 * 1024;
+            cpu += (max_replicas + surge) * u64::from(std.cpu_per_pod.value) * 1000 + 1000;
+            mem +=
+                (max_replicas + surge) * (workers + 1) * 640 * 1024 * 1024 + 2 * 1024 * 1024 * 1024;
         }
         for p in tenants
             .iter()
@@ -196,9 +209,16 @@ fn clusters(fleet: &Fleet, plants: &[ResolvedPlant], diags: &mut Vec<Diagnostic>
             && (cpu > cap_cpu || mem > cap_mem)
         {
             diags.push(
-                    Diagnostic::new(codes::CLUSTER_CAPACITY, format!("tenants of cluster `{name}` need {} CPU and {} memory; its capacity is {} CPU and {}", fmt_cpu(cpu), fmt_bytes(mem), fmt_cpu(cap_cpu), fmt_bytes(cap_mem)))
+                    Diagnostic::new(codes::CLUSTER_CAPACITY, format!("tenants of cluster `{name}` need {} CPU and {} memory; its capacity is {} CPU and {}", fmt_cpu(cpu), units::fmt_bytes_approx(mem), fmt_cpu(cap_cpu), units::fmt_bytes_approx(cap_mem)))
                         .at(span, "capacity exceeded")
-                        .note(format!("{} dedicated-namespace tenant environments (quota limits at HPA maximum) and the shared Odoo for {} users", tenants.iter().filter(|p| p.tenancy.value == Tenancy::DedicatedNamespace).count(), shared_users))
+                        .note({
+                            let ns = tenants.iter().filter(|p| p.tenancy.value == Tenancy::DedicatedNamespace).count();
+                            if shared.is_empty() {
+                                format!("{ns} dedicated-namespace tenant environments, each counted with its quota (limits at the HPA maximum)")
+                            } else {
+                                format!("{ns} dedicated-namespace tenant environments, each counted with its quota (limits at the HPA maximum), and the shared Odoo sized for {shared_users} users of {} shared tenant environments", shared.len())
+                            }
+                        })
                         .help("raise the cluster's capacity, or move a plant to another cluster or to `dedicated-cluster`"),
                 );
         }
@@ -230,18 +250,17 @@ fn clusters(fleet: &Fleet, plants: &[ResolvedPlant], diags: &mut Vec<Diagnostic>
             }
         }
         if let (Some((max, reserved, span)), false) = (c.postgres, shared.is_empty()) {
-            let readonly: u32 = 0;
+            // Shared tenants have only inbound HTTPS integrations (BP1008): no read-only roles.
             let budget = (max_replicas + surge) * (workers * dbc + gevent)
-                + std.cron_threads.value * dbc
-                + readonly
+                + u64::from(std.cron_threads.value) * dbc
                 + 10;
-            let usable = max.saturating_sub(3 + reserved);
+            let usable = u64::from(max.saturating_sub(reserved.saturating_add(3)));
             if budget > usable {
                 diags.push(
                     Diagnostic::new(codes::CONNECTION_BUDGET, format!("the shared Odoo of cluster `{name}` may open {budget} connections; its PostgreSQL allows {usable}"))
                         .at(span, "too few connections")
                         .note(format!("{} shared tenants, {shared_users} users: ({max_replicas} pods + {surge} surge) × ({workers} workers × db_maxconn {dbc} + gevent {gevent}) + {} cron × {dbc} + 10 operator/exporter = {budget}; usable = max_connections {max} − superuser_reserved 3 − reserved {reserved} = {usable}", shared.len(), std.cron_threads.value))
-                        .help(format!("raise `maxConnections` to {} or more, or move tenants to another cluster", budget + 3 + reserved)),
+                        .help(format!("raise `maxConnections` to {} or more, or move tenants to another cluster", budget + 3 + u64::from(reserved))),
                 );
             }
         }
@@ -253,8 +272,13 @@ fn clusters(fleet: &Fleet, plants: &[ResolvedPlant], diags: &mut Vec<Diagnostic>
             diags.push(
                 Diagnostic::new(codes::CONNECTION_BUDGET, format!("{}/{} needs max_connections {need}; tier `{}` allows at most {}", p.name.value, p.env, p.tier.value, cap.value))
                     .at(span_of(p, &p.odoo.users.origin), "sizes the connection budget")
-                    .note(format!("budget: {}", match &p.database.connection_budget.origin { Origin::Derived { detail, .. } => detail.clone(), _ => String::new() }))
-                    .help("lower odoo.users, raise tiers.<tier>.maxConnectionsCap in fleet.toml, or add a session-mode pooler"),
+                    .note(format!(
+                        "budget: {}; max_connections = budget + reserved {} + superuser_reserved {}, rounded up to 10 = {need}",
+                        match &p.database.connection_budget.origin { Origin::Derived { detail, .. } => detail.clone(), _ => String::new() },
+                        p.database.reserved_connections.value,
+                        p.database.superuser_reserved_connections
+                    ))
+                    .help("lower odoo.users, or raise `tiers.<tier>.maxConnectionsCap` (or lower `tiers.<tier>.dbMaxconn`) in fleet.toml; docs/tiers.md lists the profile keys"),
             );
         }
     }
@@ -265,7 +289,9 @@ fn generated_names(fleet: &Fleet, plants: &[ResolvedPlant], diags: &mut Vec<Diag
     for p in plants {
         let n = &p.name.value;
         let org = fleet.org();
-        let names: [(String, usize, &str); 8] = [
+        // Bucket names depend on the organisation and region only: checked once per region in
+        // `fleet::resolve`. `owner.team` is checked as a label where it is written.
+        let names: [(String, usize, &str); 5] = [
             (p.namespace.clone(), 63, "namespace"),
             (format!("{n}-odoo-web"), 63, "Service and Deployment name"),
             (
@@ -281,20 +307,8 @@ fn generated_names(fleet: &Fleet, plants: &[ResolvedPlant], diags: &mut Vec<Diag
             (
                 format!("{org}-{n}-{}", p.env),
                 63,
-                "RDS instance identifier",
+                "label value and RDS instance identifier",
             ),
-            (
-                p.backup
-                    .repos
-                    .iter()
-                    .map(|r| r.bucket.clone())
-                    .max_by_key(String::len)
-                    .unwrap_or_default(),
-                63,
-                "S3 bucket name",
-            ),
-            (format!("{org}-{n}-{}", p.env), 63, "label value"),
-            (p.owner.team.value.clone(), 63, "label value (owner.team)"),
         ];
         for (name, limit, what) in names {
             if name.len() > limit {

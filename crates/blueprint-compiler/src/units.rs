@@ -51,8 +51,16 @@ pub fn duration(s: &str) -> Result<Secs, String> {
             .ok_or("too large")?;
         rest = next;
     }
+    if total > MAX_DURATION {
+        return Err("longer than ten years".into());
+    }
     Ok(total)
 }
+
+/// Longest duration accepted: ten years.
+pub const MAX_DURATION: Secs = 3650 * 86_400;
+/// Largest quantity accepted: 1 EiB.
+pub const MAX_BYTES: Bytes = 1 << 60;
 
 /// Formats seconds the shortest exact way (`90s` → `1m30s`, `86400` → `1d`).
 #[must_use]
@@ -99,24 +107,27 @@ pub fn quantity(s: &str) -> Result<Bytes, String> {
         }
     };
     let (int, frac) = num.split_once('.').unwrap_or((num, ""));
-    if int.is_empty() && frac.is_empty() || frac.contains('.') {
+    if int.is_empty() && frac.is_empty() || frac.contains('.') || frac.len() > 9 {
         return Err("not a number".into());
     }
-    let int: u64 = if int.is_empty() {
+    let int: u128 = if int.is_empty() {
         0
     } else {
         int.parse().map_err(|_| "not a number")?
     };
-    let mut value = int.checked_mul(mult).ok_or("too large")?;
-    if !frac.is_empty() {
-        let digits = u32::try_from(frac.len()).map_err(|_| "too many decimals")?;
-        let f: u64 = frac.parse().map_err(|_| "not a number")?;
-        let scale = 10u64.checked_pow(digits).ok_or("too many decimals")?;
-        value = value
-            .checked_add(f.checked_mul(mult).ok_or("too large")? / scale)
-            .ok_or("too large")?;
+    let frac_value: u128 = if frac.is_empty() {
+        0
+    } else {
+        frac.parse().map_err(|_| "not a number")?
+    };
+    let scale = 10u128.pow(u32::try_from(frac.len()).unwrap_or(0));
+    let value = int
+        .saturating_mul(u128::from(mult))
+        .saturating_add(frac_value * u128::from(mult) / scale);
+    if value > u128::from(MAX_BYTES) {
+        return Err("larger than 1Ei".into());
     }
-    Ok(value)
+    Ok(u64::try_from(value).unwrap_or(MAX_BYTES))
 }
 
 /// Formats bytes with the largest binary suffix that divides them, else rounded up to Mi.
@@ -129,10 +140,26 @@ pub fn fmt_bytes(b: Bytes) -> String {
     }
     let mi = KI * KI;
     if b >= KI.pow(3) {
-        let tenths = (b * 10).div_ceil(KI.pow(3));
+        let tenths = (u128::from(b) * 10).div_ceil(u128::from(KI.pow(3)));
         return format!("{}.{}Gi", tenths / 10, tenths % 10);
     }
     format!("{}Mi", b.div_ceil(mi))
+}
+
+/// Formats bytes for a message, rounded up to a tenth of the largest unit (`72.9Gi`).
+#[must_use]
+pub fn fmt_bytes_approx(b: Bytes) -> String {
+    for (mult, suffix) in [(KI.pow(4), "Ti"), (KI.pow(3), "Gi")] {
+        if b >= mult {
+            let tenths = (u128::from(b) * 10).div_ceil(u128::from(mult));
+            return if tenths % 10 == 0 {
+                format!("{}{suffix}", tenths / 10)
+            } else {
+                format!("{}.{}{suffix}", tenths / 10, tenths % 10)
+            };
+        }
+    }
+    fmt_bytes(b)
 }
 
 /// Parses CPU quantities into millicores (`2`, `500m`, `1.5`).
@@ -261,21 +288,29 @@ const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 
 impl fmt::Display for Window {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let end = (self.start + self.minutes) % 1440;
-        write!(
-            f,
-            "{} {:02}:{:02}-{:02}:{:02}",
-            DAYS[self.day as usize % 7],
-            self.start / 60,
-            self.start % 60,
-            end / 60,
-            end % 60
-        )
+        let end = self.start + self.minutes;
+        let hm = |m: u32| format!("{:02}:{:02}", m % 1440 / 60, m % 60);
+        let day = |d: u32| DAYS[d as usize % 7];
+        if end <= 1440 {
+            write!(f, "{} {}-{}", day(self.day), hm(self.start), hm(end))
+        } else {
+            write!(
+                f,
+                "{} {}-{} {}",
+                day(self.day),
+                hm(self.start),
+                day(self.day + end / 1440),
+                hm(end)
+            )
+        }
     }
 }
 
 fn hhmm(s: &str) -> Result<u32, String> {
     let (h, m) = s.split_once(':').ok_or("times are HH:MM")?;
+    if !(h.bytes().all(|b| b.is_ascii_digit()) && m.bytes().all(|b| b.is_ascii_digit())) {
+        return Err(format!("`{s}` is not a time of day (HH:MM)"));
+    }
     let (h, m): (u32, u32) = (
         h.parse().map_err(|_| "bad hour")?,
         m.parse().map_err(|_| "bad minute")?,
@@ -292,25 +327,43 @@ pub fn window(s: &str) -> Result<Window, String> {
         .trim()
         .split_once(' ')
         .ok_or("write it as `Sun 02:00-05:00`")?;
-    let day = DAYS
-        .iter()
-        .position(|d| d.eq_ignore_ascii_case(day.trim()))
-        .ok_or_else(|| format!("`{day}` is not a day (Mon, Tue, Wed, Thu, Fri, Sat, Sun)"))?;
+    let day_of = |d: &str| {
+        DAYS.iter()
+            .position(|x| x.eq_ignore_ascii_case(d.trim()))
+            .and_then(|p| u32::try_from(p).ok())
+            .ok_or_else(|| format!("`{d}` is not a day (Mon, Tue, Wed, Thu, Fri, Sat, Sun)"))
+    };
+    let day = day_of(day)?;
     let (a, b) = range
         .trim()
         .split_once('-')
         .ok_or("write it as `Sun 02:00-05:00`")?;
-    let (start, end) = (hhmm(a.trim())?, hhmm(b.trim())?);
-    let minutes = if end > start {
-        end - start
-    } else {
-        end + 1440 - start
+    // The end may name its own day: `Sat 22:00-Sun 04:00`.
+    let (end_day, b) = match b.trim().split_once(' ') {
+        Some((d, t)) => (Some(day_of(d)?), t),
+        None => (None, b),
     };
-    if minutes == 0 || minutes > 1440 {
-        return Err("a window lasts more than zero and at most 24 hours".into());
+    let (start, end) = (hhmm(a.trim())?, hhmm(b.trim())?);
+    let minutes = match end_day {
+        Some(d) => {
+            ((d + 7 - day) % 7) * 1440
+                + end
+                + if end <= start && d == day {
+                    7 * 1440
+                } else {
+                    0
+                }
+                - start
+        }
+        None if end > start => end - start,
+        None if end == start => return Err("the window starts and ends at the same time".into()),
+        None => end + 1440 - start,
+    };
+    if minutes == 0 || minutes > 7 * 1440 {
+        return Err("a window lasts more than zero minutes and less than a week".into());
     }
     Ok(Window {
-        day: u32::try_from(day).unwrap_or(0),
+        day,
         start,
         minutes,
     })
@@ -485,6 +538,16 @@ mod tests {
     fn windows_cross_midnight_and_convert_to_utc() {
         let w = window("Sat 23:00-02:00").unwrap();
         assert_eq!((w.day, w.start, w.minutes), (5, 1380, 180));
+        assert_eq!(window("Sat 22:00-Sun 04:00").unwrap().minutes, 360);
+        assert_eq!(
+            window("Sat 22:00-Sun 04:00").unwrap().to_string(),
+            "Sat 22:00-Sun 04:00"
+        );
+        assert_eq!(
+            window("Sun 02:00-05:00").unwrap().to_string(),
+            "Sun 02:00-05:00"
+        );
+        assert!(window("Sun 25:00-02:00").is_err());
         let tz = timezone("Europe/Paris").unwrap();
         let [winter, summer] = window_utc(window("Sun 02:00-05:00").unwrap(), tz);
         assert_eq!(winter.0, 6 * 1440 + 60);

@@ -137,6 +137,8 @@ codes! {
     CONNECTION_BUDGET = "BP3008", Error, "Odoo connection budget exceeds PostgreSQL";
     /// A fleet reference to a region that does not exist.
     FLEET_REFERENCE = "BP3009", Error, "fleet refers to an undefined region";
+    /// A shared cluster with `shared` tenants but no description of its Odoo.
+    SHARED_CLUSTER_WITHOUT_ODOO = "BP3010", Error, "shared cluster does not describe its Odoo";
 
     /// An image not pinned by digest in `prod`.
     IMAGE_NOT_PINNED = "BP4001", Error, "image not pinned by digest";

@@ -15,7 +15,40 @@ fn pick<T: Copy>(all: &[T], texts: &[&str], given: &str, what: &str) -> Result<T
         .ok_or_else(|| format!("unknown {what} `{given}`; use one of: {}", texts.join(", ")))
 }
 
-fn scaffold(fleet: &Fleet, name: &str, tier: Tier, tenancy: Tenancy) -> String {
+/// The first two `10.x.0.0/16` networks (x from 200) that overlap no plant network and no
+/// integration peer of the fleet being compiled.
+fn free_networks(c: &blueprint_compiler::Compilation) -> (String, String) {
+    let used: Vec<ipnet::IpNet> = c
+        .plants
+        .iter()
+        .flat_map(|p| {
+            p.cidr.iter().map(|v| v.value.clone()).chain(
+                p.integrations
+                    .iter()
+                    .flat_map(|i| i.peers.iter().map(|v| v.value.clone())),
+            )
+        })
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    let mut free = (200u8..=255).filter_map(|x| {
+        let net: ipnet::IpNet = format!("10.{x}.0.0/16").parse().ok()?;
+        let overlaps = used
+            .iter()
+            .any(|u| u.contains(&net.network()) || net.contains(&u.network()));
+        (!overlaps).then(|| net.to_string())
+    });
+    let prod = free.next().unwrap_or_else(|| "10.200.0.0/16".into());
+    let staging = free.next().unwrap_or_else(|| "10.201.0.0/16".into());
+    (prod, staging)
+}
+
+fn scaffold(
+    fleet: &Fleet,
+    nets: &(String, String),
+    name: &str,
+    tier: Tier,
+    tenancy: Tenancy,
+) -> String {
     let on_cluster = matches!(tenancy, Tenancy::Shared | Tenancy::DedicatedNamespace);
     let cluster = fleet
         .clusters
@@ -87,7 +120,10 @@ fn scaffold(fleet: &Fleet, name: &str, tier: Tier, tenancy: Tenancy) -> String {
         tenancy,
         Tenancy::DedicatedCluster | Tenancy::DedicatedEnvironment
     ) {
-        y.push_str("network:\n  cidr: 10.200.0.0/16\nenvironments:\n  prod: {}\n  staging:\n    network:\n      cidr: 10.201.0.0/16\n");
+        y.push_str(&format!(
+            "network:\n  cidr: {}\nenvironments:\n  prod: {{}}\n  staging:\n    network:\n      cidr: {}\n",
+            nets.0, nets.1
+        ));
     }
     y.push_str("integrations: []\n");
     y
@@ -124,7 +160,9 @@ pub(crate) fn run(dir: &Path, name: &str, tier: &str, tenancy: &str) -> u8 {
     } else {
         Vec::new()
     };
-    let Some(fleet) = blueprint_compiler::compile(&inputs).fleet else {
+    let existing = blueprint_compiler::compile(&inputs);
+    let nets = free_networks(&existing);
+    let Some(fleet) = existing.fleet else {
         eprintln!(
             "error: the fleet file in {} has errors; run `blueprint check {}` first",
             dir.display(),
@@ -132,7 +170,7 @@ pub(crate) fn run(dir: &Path, name: &str, tier: &str, tenancy: &str) -> u8 {
         );
         return 1;
     };
-    let text = scaffold(&fleet, name, tier, tenancy);
+    let text = scaffold(&fleet, &nets, name, tier, tenancy);
     let display = path.to_string_lossy().replace('\\', "/");
     inputs.push(Input {
         path: display.clone(),
