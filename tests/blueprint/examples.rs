@@ -99,3 +99,10 @@ fn generated_fleets_pass_check_without_findings() {
         blueprint_tests::fleetgen::plant(7)
     );
 }
+
+#[test]
+fn a_fleet_written_from_design_md_alone_passes_check() {
+    let (c, out) = check_dir(&root().join("tests/fixtures/design-only"));
+    assert!(c.diagnostics.is_empty(), "{out}");
+    assert_eq!(c.plants.iter().filter(|p| p.env == "prod").count(), 8);
+}

@@ -142,14 +142,11 @@ fn strip(node: &Node, keys: &[&str]) -> Node {
 }
 
 /// Reports a key that must be present after merging.
-fn missing(diags: &mut Vec<Diagnostic>, at: Span, key: &str, env: &str, why: &str) {
+fn missing(diags: &mut Vec<Diagnostic>, at: Span, key: &str, why: &str) {
     diags.push(
-        Diagnostic::new(
-            codes::MISSING_KEY,
-            format!("missing required key `{key}` (environment {env})"),
-        )
-        .at(at, format!("this plant has no `{key}`"))
-        .help(format!("add `{key}` to the plant{why}")),
+        Diagnostic::new(codes::MISSING_KEY, format!("missing required key `{key}`"))
+            .at(at, format!("this plant has no `{key}`"))
+            .help(format!("add `{key}` to the plant{why}")),
     );
 }
 
@@ -226,7 +223,14 @@ pub(crate) fn resolve_plant(
             env: env.clone(),
             overlay: spans,
         };
-        if let Some(p) = resolve_env(map, fleet, src, &doc, &env, &layers, diags) {
+        let before = diags.len();
+        let resolved = resolve_env(map, fleet, src, &doc, &env, &layers, diags);
+        // Findings of resolution hold in this environment; identical ones of other environments
+        // are merged into one finding listing them all. (Decoding findings are the file's own.)
+        for d in &mut diags[before..] {
+            d.scopes.push(env.clone());
+        }
+        if let Some(p) = resolved {
             out.push((p, doc));
         }
     }
@@ -252,18 +256,17 @@ fn resolve_env(
                 diags,
                 file_start,
                 "apiVersion",
-                env,
                 ": `apiVersion: blueprint/v1`",
             );
             return None;
         }
         (_, None) => {
-            missing(diags, file_start, "kind", env, ": `kind: Plant`");
+            missing(diags, file_start, "kind", ": `kind: Plant`");
             return None;
         }
     }
     let Some(name) = &doc.name else {
-        missing(diags, file_start, "name", env, "");
+        missing(diags, file_start, "name", "");
         return None;
     };
     let name_span = name.span;
@@ -288,13 +291,13 @@ fn resolve_env(
             (doc.tenancy.is_some(), "tenancy"),
         ] {
             if !present {
-                missing(diags, anchor, key, env, "");
+                missing(diags, anchor, key, "");
             }
         }
         return None;
     };
     let Some(owner) = &doc.owner else {
-        missing(diags, anchor, "owner", env, " with `team` and `email`");
+        missing(diags, anchor, "owner", " with `team` and `email`");
         return None;
     };
     let tv = fleet.tier(tier.value);
@@ -516,7 +519,6 @@ fn resolve_env(
                 diags,
                 anchor,
                 "odoo.users",
-                env,
                 ": concurrent users size workers, replicas and memory",
             );
             None
@@ -600,7 +602,6 @@ fn resolve_env(
                 diags,
                 anchor,
                 "odoo.version",
-                env,
                 ": a quoted version such as \"18.0\"",
             );
         }
@@ -609,7 +610,6 @@ fn resolve_env(
                 diags,
                 anchor,
                 "odoo.image",
-                env,
                 ": the approved image, pinned by digest in prod",
             );
         }
@@ -670,7 +670,7 @@ fn resolve_env(
         }
         if env == "prod" && r.digest.is_none() {
             diags.push(
-                Diagnostic::new(codes::IMAGE_NOT_PINNED, format!("image `{}` is not pinned by digest in prod", i.value))
+                Diagnostic::new(codes::IMAGE_NOT_PINNED, format!("image `{}` is not pinned by digest, which prod requires", i.value))
                     .at(span, "tag only")
                     .help(format!("append the digest: `{}@sha256:<64 hex digits>` (`crane digest` or `docker buildx imagetools inspect` prints it)", i.value)),
             );
@@ -686,7 +686,6 @@ fn resolve_env(
                 diags,
                 anchor,
                 "database.size",
-                env,
                 ": the expected size sizes storage and the restore estimate",
             );
             None
@@ -760,7 +759,6 @@ fn resolve_env(
                 diags,
                 anchor,
                 "ingress.host",
-                env,
                 ": the prod host name inside the fleet's DNS zone",
             );
             None
@@ -859,7 +857,7 @@ fn resolve_env(
         match &cidr {
             None => {
                 diags.push(
-                    Diagnostic::new(codes::CIDR_REQUIRED, format!("tenancy `{}` needs `network.cidr` (environment {env})", tenancy.value))
+                    Diagnostic::new(codes::CIDR_REQUIRED, format!("tenancy `{}` needs `network.cidr`", tenancy.value))
                         .at(tenancy.span, "own cluster needs its own network")
                         .help("add `network: {cidr: 10.x.0.0/16}`, unique in the fleet; each non-prod environment sets its own in its overlay"),
                 );
@@ -870,7 +868,7 @@ fn resolve_env(
                     Diagnostic::new(
                         codes::ENV_CIDR_NOT_OWN,
                         format!(
-                            "environment `{env}` of `{}` reuses the base network.cidr {}",
+                            "`{}` outside prod reuses the base network.cidr {}",
                             name.value, c.value
                         ),
                     )
@@ -1045,7 +1043,6 @@ fn resolve_env(
                 diags,
                 anchor,
                 "maintenance.window",
-                env,
                 " (or `[defaults.maintenance]` to fleet.toml)",
             );
             None
@@ -1066,7 +1063,6 @@ fn resolve_env(
                 diags,
                 anchor,
                 "maintenance.timezone",
-                env,
                 ": an IANA zone such as `Europe/Paris`",
             );
             None

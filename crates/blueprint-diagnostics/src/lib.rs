@@ -65,6 +65,9 @@ pub struct Diagnostic {
     pub notes: Vec<String>,
     /// How to fix it.
     pub help: Option<String>,
+    /// Where the finding holds, when the same input is checked several times (the
+    /// environments of a plant). Findings equal but for their scopes are merged.
+    pub scopes: Vec<String>,
 }
 
 impl Diagnostic {
@@ -79,6 +82,7 @@ impl Diagnostic {
             secondary: Vec::new(),
             notes: Vec::new(),
             help: None,
+            scopes: Vec::new(),
         }
     }
 
@@ -116,6 +120,23 @@ impl Diagnostic {
         self
     }
 
+    /// Adds a scope (an environment name) the finding holds in.
+    #[must_use]
+    pub fn in_scope(mut self, scope: impl Into<String>) -> Self {
+        self.scopes.push(scope.into());
+        self
+    }
+
+    /// The message with its scopes: `… (environments prod, staging)`.
+    #[must_use]
+    pub fn full_message(&self) -> String {
+        match self.scopes.as_slice() {
+            [] => self.message.clone(),
+            [one] => format!("{} (environment {one})", self.message),
+            many => format!("{} (environments {})", self.message, many.join(", ")),
+        }
+    }
+
     /// Overrides the severity.
     #[must_use]
     pub fn severity(mut self, severity: Severity) -> Self {
@@ -137,9 +158,38 @@ impl Diagnostic {
     }
 }
 
-/// Sorts findings by file, position and code, and drops exact duplicates (the same problem
-/// seen once per environment, say).
+/// Sorts findings by file, position and code, drops exact duplicates (the same problem seen
+/// once per environment) and merges findings that differ only in their scopes.
 pub fn sort_and_dedup(diagnostics: &mut Vec<Diagnostic>, map: &SourceMap) {
     diagnostics.sort_by_cached_key(|d| d.sort_key(map));
-    diagnostics.dedup();
+    let mut out: Vec<Diagnostic> = Vec::with_capacity(diagnostics.len());
+    for d in diagnostics.drain(..) {
+        let key = d.sort_key(map);
+        let same = out
+            .iter_mut()
+            .rev()
+            .take_while(|o| o.sort_key(map) == key)
+            .find(|o| {
+                o.severity == d.severity
+                    && o.primary == d.primary
+                    && o.secondary == d.secondary
+                    && o.notes == d.notes
+                    && o.help == d.help
+            });
+        match same {
+            Some(o) => {
+                for s in d.scopes {
+                    if !o.scopes.contains(&s) {
+                        o.scopes.push(s);
+                    }
+                }
+            }
+            None => out.push(d),
+        }
+    }
+    for d in &mut out {
+        // prod first, then the others by name.
+        d.scopes.sort_by_key(|s| (s != "prod", s.clone()));
+    }
+    *diagnostics = out;
 }

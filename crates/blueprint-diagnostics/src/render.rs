@@ -86,7 +86,8 @@ pub fn render_human(map: &SourceMap, diagnostics: &[Diagnostic], color: bool) ->
             Severity::Error => Level::ERROR,
             Severity::Warning => Level::WARNING,
         };
-        let mut group = Group::with_title(level.primary_title(d.message.as_str()).id(d.code.0));
+        let title = d.full_message();
+        let mut group = Group::with_title(level.primary_title(title.as_str()).id(d.code.0));
         for ex in excerpts(map, d) {
             let mut snippet = Snippet::source(ex.text)
                 .line_start(ex.first_line)
@@ -178,6 +179,8 @@ struct JsonDiagnostic<'a> {
     notes: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
     help: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    scope: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -216,6 +219,7 @@ pub fn render_json(map: &SourceMap, diagnostics: &[Diagnostic]) -> String {
                 related: d.secondary.iter().map(|l| json_label(map, l)).collect(),
                 notes: &d.notes,
                 help: d.help.as_deref(),
+                scope: &d.scopes,
             })
             .collect(),
         summary: Summary::of(diagnostics),
