@@ -196,40 +196,29 @@ pub(crate) fn run(dir: &Path, name: &str, tier: &str, tenancy: &str) -> u8 {
         eprintln!("error: the scaffold for `{name}` would not pass check here; nothing written");
         return 1;
     }
-    if let Err(e) = std::fs::create_dir_all(dir) {
-        eprintln!("error: cannot create {}: {e}", dir.display());
-        return 2;
-    }
-    #[allow(clippy::disallowed_methods)]
-    let written = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&path)
-        .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()));
-    if let Err(e) = written {
-        eprintln!("error: cannot write {}: {e}", path.display());
-        return 2;
-    }
-    println!(
-        "wrote {display}; edit it, then run `blueprint check {}`",
-        dir.display()
-    );
-    0
+    write_new(dir, &path, &text)
 }
 
 /// `blueprint init --fleet`: the embedded default fleet as `DIR/fleet.toml`, never overwriting.
 pub(crate) fn write_fleet(dir: &Path) -> u8 {
-    let path = dir.join("fleet.toml");
+    write_new(
+        dir,
+        &dir.join("fleet.toml"),
+        blueprint_compiler::fleet::DEFAULT_FLEET,
+    )
+}
+
+/// Creates `path` (and `dir`) with `text`; an existing file is never overwritten (exit 2).
+fn write_new(dir: &Path, path: &Path, text: &str) -> u8 {
     if let Err(e) = std::fs::create_dir_all(dir) {
         eprintln!("error: cannot create {}: {e}", dir.display());
         return 2;
     }
-    let text = blueprint_compiler::fleet::DEFAULT_FLEET;
     #[allow(clippy::disallowed_methods)]
     let written = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
-        .open(&path)
+        .open(path)
         .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()));
     match written {
         Ok(()) => {
