@@ -106,3 +106,43 @@ fn a_fleet_written_from_design_md_alone_passes_check() {
     assert!(c.diagnostics.is_empty(), "{out}");
     assert_eq!(c.plants.iter().filter(|p| p.env == "prod").count(), 8);
 }
+
+#[test]
+fn one_overlap_in_a_large_fleet_is_found_once_with_both_places() {
+    let mut inputs = blueprint_tests::fleetgen::inputs(200);
+    // plant 5 is dedicated-cluster with prod network 10.0.5.0/24; plant 9 gets a network inside it.
+    let nine = inputs
+        .iter_mut()
+        .find(|i| i.path.ends_with("plant-00009.yaml"))
+        .expect("plant 9");
+    let text = String::from_utf8(nine.bytes.clone())
+        .expect("utf-8")
+        .replace("cidr: 10.0.9.0/24", "cidr: 10.0.5.128/25");
+    nine.bytes = text.into_bytes();
+    let c = blueprint_compiler::compile(&inputs);
+    let overlaps: Vec<_> = c
+        .diagnostics
+        .iter()
+        .filter(|d| d.code.0 == "BP3004")
+        .collect();
+    assert_eq!(overlaps.len(), 1, "{:#?}", c.diagnostics);
+    let d = overlaps[0];
+    let places: Vec<String> = d
+        .primary
+        .iter()
+        .chain(&d.secondary)
+        .map(|l| c.map.location(l.span))
+        .collect();
+    assert!(
+        places
+            .iter()
+            .any(|p| p.starts_with("plants/plant-00005.yaml")),
+        "{places:?}"
+    );
+    assert!(
+        places
+            .iter()
+            .any(|p| p.starts_with("plants/plant-00009.yaml")),
+        "{places:?}"
+    );
+}

@@ -129,25 +129,50 @@ fn networks(plants: &[ResolvedPlant], diags: &mut Vec<Diagnostic>) {
             }
         }
     }
+    // Sweep over the networks sorted by first address: a network overlaps exactly those still
+    // open when it starts, so the check is O(n log n + overlaps) rather than O(n²).
+    let range = |n: &ipnet::IpNet| -> (u8, u128, u128) {
+        match n {
+            ipnet::IpNet::V4(v) => (
+                4,
+                u128::from(u32::from(v.network())),
+                u128::from(u32::from(v.broadcast())),
+            ),
+            ipnet::IpNet::V6(v) => (6, u128::from(v.network()), u128::from(v.broadcast())),
+        }
+    };
+    let mut order: Vec<usize> = (0..nets.len())
+        .filter(|&i| nets[i].net.prefix_len() > 0)
+        .collect();
+    order.sort_by_key(|&i| {
+        let (family, start, end) = range(&nets[i].net);
+        (family, start, std::cmp::Reverse(end), nets[i].span)
+    });
+    let mut active: Vec<usize> = Vec::new();
     let mut reported = std::collections::BTreeSet::new();
-    for (i, a) in nets.iter().enumerate() {
-        for b in &nets[i + 1..] {
+    for &bi in &order {
+        let b = &nets[bi];
+        let (family, start, _) = range(&b.net);
+        active.retain(|&ai| {
+            let (f, _, end) = range(&nets[ai].net);
+            f == family && end >= start
+        });
+        for &ai in &active {
+            let a = &nets[ai];
             let same_plant_env =
                 a.plant.name.value == b.plant.name.value && a.plant.env == b.plant.env;
             let relevant = (a.is_plant && b.is_plant && !same_plant_env)
                 || (a.is_plant != b.is_plant
                     && (same_plant_env || a.plant.name.value != b.plant.name.value));
-            if !relevant || a.net.prefix_len() == 0 || b.net.prefix_len() == 0 {
+            if !relevant || a.span == b.span {
                 continue;
             }
-            let overlap = a.net.contains(&b.net.network()) || b.net.contains(&a.net.network());
-            if overlap && reported.insert((a.span, b.span)) && reported.insert((b.span, a.span)) {
-                let (first, second) = if (a.span.file, a.span.start) <= (b.span.file, b.span.start)
-                {
-                    (a, b)
-                } else {
-                    (b, a)
-                };
+            let (first, second) = if (a.span.file, a.span.start) <= (b.span.file, b.span.start) {
+                (a, b)
+            } else {
+                (b, a)
+            };
+            if reported.insert((first.span, second.span)) {
                 diags.push(
                     Diagnostic::new(
                         codes::OVERLAPPING_CIDR,
@@ -162,6 +187,7 @@ fn networks(plants: &[ResolvedPlant], diags: &mut Vec<Diagnostic>) {
                 );
             }
         }
+        active.push(bi);
     }
 }
 
