@@ -22,6 +22,18 @@ pub(crate) enum WalkError {
         /// Cause.
         source: std::io::Error,
     },
+    /// The directory holds no plant file.
+    #[error("no plant files (*.yaml, *.yml, *.toml) under {path}")]
+    #[diagnostic(
+        code(blueprint::no_plants),
+        help(
+            "pass the directory holding plant files, or scaffold one with `blueprint init NAME --dir {path}`"
+        )
+    )]
+    Empty {
+        /// Path.
+        path: String,
+    },
     /// A file could not be read.
     #[error("cannot read {path}: {source}")]
     #[diagnostic(code(blueprint::io))]
@@ -70,9 +82,18 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result<(), WalkE
     Ok(())
 }
 
+/// Reads a plants directory that must hold at least one plant file.
+pub(crate) fn read_plants(dir: &Path) -> Result<Vec<Input>, WalkError> {
+    let inputs = read_inputs(dir)?;
+    if inputs.iter().all(|i| i.is_fleet) {
+        return Err(WalkError::Empty { path: display(dir) });
+    }
+    Ok(inputs)
+}
+
 /// Reads every plant file under `dir` (sorted) and `dir/fleet.toml` if present. Files over the
 /// size limit are read only up to it plus one byte, so they are refused without being loaded.
-pub(crate) fn read_plants(dir: &Path) -> Result<Vec<Input>, WalkError> {
+pub(crate) fn read_inputs(dir: &Path) -> Result<Vec<Input>, WalkError> {
     let mut paths = Vec::new();
     collect(dir, &mut paths, 0)?;
     let fleet = dir.join("fleet.toml");

@@ -68,6 +68,9 @@ fn a_missing_directory_exits_two() {
         "{err}"
     );
     assert_eq!(run(&["check", "--bogus"], &root()).0, 2);
+    let (code, _, err) = run(&["check", "docs"], &root());
+    assert_eq!(code, 2, "a directory without plant files is a usage error");
+    assert!(err.contains("no plant files"), "{err}");
 }
 
 #[test]

@@ -153,7 +153,7 @@ pub(crate) fn run(dir: &Path, name: &str, tier: &str, tenancy: &str) -> u8 {
         return 2;
     }
     let mut inputs = if dir.exists() {
-        match crate::walk::read_plants(dir) {
+        match crate::walk::read_inputs(dir) {
             Ok(i) => i,
             Err(e) => return super::fail(e),
         }
