@@ -34,6 +34,20 @@ pub(crate) enum WalkError {
         /// Path.
         path: String,
     },
+    /// The directory holds more input than one run accepts.
+    #[error("{path} holds more than {limit}; one run checks at most that much")]
+    #[diagnostic(
+        code(blueprint::too_much_input),
+        help(
+            "check the plants directory, not a directory that contains it (generated trees, vendored files)"
+        )
+    )]
+    TooMuch {
+        /// Path.
+        path: String,
+        /// The limit, in words.
+        limit: String,
+    },
     /// A file could not be read.
     #[error("cannot read {path}: {source}")]
     #[diagnostic(code(blueprint::io))]
@@ -82,6 +96,11 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result<(), WalkE
     Ok(())
 }
 
+/// Most input files one run reads (a plant is one file; 10 000 plants is a very large group).
+const MAX_FILES: usize = 10_000;
+/// Most input bytes one run reads, which bounds memory to a few hundred MiB (docs/performance.md).
+const MAX_TOTAL_BYTES: usize = 8 * 1024 * 1024;
+
 /// Reads a plants directory that must hold at least one plant file.
 pub(crate) fn read_plants(dir: &Path) -> Result<Vec<Input>, WalkError> {
     let inputs = read_inputs(dir)?;
@@ -97,6 +116,13 @@ pub(crate) fn read_inputs(dir: &Path) -> Result<Vec<Input>, WalkError> {
     let mut paths = Vec::new();
     collect(dir, &mut paths, 0)?;
     let fleet = dir.join("fleet.toml");
+    if paths.len() > MAX_FILES {
+        return Err(WalkError::TooMuch {
+            path: display(dir),
+            limit: format!("{MAX_FILES} input files"),
+        });
+    }
+    let mut total = 0usize;
     let mut inputs = Vec::with_capacity(paths.len());
     for p in paths {
         let path = display(&p);
@@ -111,6 +137,13 @@ pub(crate) fn read_inputs(dir: &Path) -> Result<Vec<Input>, WalkError> {
                 path: path.clone(),
                 source,
             })?;
+        total += bytes.len();
+        if total > MAX_TOTAL_BYTES {
+            return Err(WalkError::TooMuch {
+                path: display(dir),
+                limit: "8 MiB of input files".into(),
+            });
+        }
         inputs.push(Input {
             is_fleet: p == fleet,
             path,

@@ -1,6 +1,11 @@
 //! CLI behaviour: exit codes, and snapshots of human and JSON output.
 
-#![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)]
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::disallowed_methods,
+    missing_docs
+)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -175,5 +180,20 @@ fn init_writes_a_plant_that_passes_check_and_never_overwrites() {
     assert_eq!(code, 2);
     assert!(err.contains("already exists"));
     assert_eq!(std::fs::read(dir.join("alpha.yaml")).unwrap(), before);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn more_input_than_one_run_reads_is_refused_before_compiling() {
+    let dir = std::env::temp_dir().join(format!("blueprint-big-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let filler = format!("description: \"{}\"\n", "x".repeat(1000 * 1024));
+    for i in 0..9 {
+        std::fs::write(dir.join(format!("p{i}.yaml")), &filler).unwrap();
+    }
+    let (code, _, err) = run(&["check", &dir.to_string_lossy()], &root());
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("8 MiB"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
