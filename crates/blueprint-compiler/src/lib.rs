@@ -5,8 +5,9 @@
 //! 2. [`fleet::resolve`] applies the fleet's tier overrides to the embedded profiles.
 //! 3. `resolve` deep-merges fleet defaults, each plant and each environment overlay, decodes the
 //!    result, gives every value its [`model::Origin`] and derives sizing, backups and recovery
-//!    estimates, reporting plant rules (BP1xxx), recovery (BP2xxx) and policy (BP4xxx).
-//! 4. `rules` checks the fleet as a whole (BP3xxx, generated names).
+//!    estimates, reporting plant rules (BP1xxx) and policy (BP4xxx) where each value is
+//!    resolved, and recovery (BP2xxx, `rules::recovery`) once the backups are planned.
+//! 4. `rules::fleet` checks the fleet as a whole (BP3xxx, generated names).
 //! 5. [`explain`] prints a resolved plant with the origin of every value.
 //!
 //! Pure: no I/O, no clock, no environment.

@@ -1,0 +1,285 @@
+//! Where a plant runs and who owns it: the keys every plant needs, its region and cluster, the
+//! tenancy its tier allows (BP1001–BP1005, BP1012, BP3010) and the owner.
+
+use super::{Cx, missing};
+use crate::fleet::{Cluster, Region, SharedOdoo, TierValues, bad, parse_with};
+use crate::model::{Owner, Val};
+use crate::units;
+use blueprint_diagnostics::{Diagnostic, FileId, Span, codes};
+use blueprint_syntax::Spanned;
+use blueprint_syntax::doc::{self, PlantDoc, Tenancy, Text, Tier};
+
+/// The keys a plant cannot be resolved without, as written.
+pub(crate) struct Header<'a> {
+    /// `name`.
+    pub(crate) name: &'a Text,
+    /// `region`, as written.
+    pub(crate) region: &'a Text,
+    /// `tier`.
+    pub(crate) tier: &'a Spanned<Tier>,
+    /// `tenancy`.
+    pub(crate) tenancy: &'a Spanned<Tenancy>,
+    /// `owner`.
+    pub(crate) owner: &'a Spanned<doc::Owner>,
+    /// Whether the name is a valid plant name (a finding was reported otherwise).
+    pub(crate) valid_name: bool,
+}
+
+/// Finds the keys every plant must have; `None` (after reporting what is missing) when one is
+/// absent.
+pub(crate) fn header<'a>(
+    doc: &'a PlantDoc,
+    file: FileId,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Header<'a>> {
+    let file_start = Span::new(file, 0, 0);
+    // apiVersion and kind.
+    match (&doc.api_version, &doc.kind) {
+        (Some(_), Some(_)) => {}
+        (None, _) => {
+            missing(
+                diags,
+                file_start,
+                "apiVersion",
+                ": `apiVersion: blueprint/v1`",
+            );
+            return None;
+        }
+        (_, None) => {
+            missing(diags, file_start, "kind", ": `kind: Plant`");
+            return None;
+        }
+    }
+    let Some(name) = &doc.name else {
+        missing(diags, file_start, "name", "");
+        return None;
+    };
+    let anchor = name.span;
+    let mut valid_name = true;
+    if let Err(why) = units::dns_label(&name.value, 40) {
+        bad(
+            diags,
+            codes::INVALID_NAME,
+            name.span,
+            "plant name",
+            &name.value,
+            &why,
+            "use a DNS-1123 label of at most 40 characters, e.g. `lyon` or `plant-lyon-2`; names are never normalised",
+        );
+        valid_name = false;
+    }
+    let (Some(region), Some(tier), Some(tenancy)) = (&doc.region, &doc.tier, &doc.tenancy) else {
+        for (present, key) in [
+            (doc.region.is_some(), "region"),
+            (doc.tier.is_some(), "tier"),
+            (doc.tenancy.is_some(), "tenancy"),
+        ] {
+            if !present {
+                missing(diags, anchor, key, "");
+            }
+        }
+        return None;
+    };
+    let Some(owner) = &doc.owner else {
+        missing(diags, anchor, "owner", " with `team` and `email`");
+        return None;
+    };
+    Some(Header {
+        name,
+        region,
+        tier,
+        tenancy,
+        owner,
+        valid_name,
+    })
+}
+
+/// Where the plant runs, resolved against the fleet.
+pub(crate) struct Placement<'a> {
+    /// The tier's profile.
+    pub(crate) profile: &'a TierValues,
+    /// The fleet's region, if it exists.
+    pub(crate) region_info: Option<&'a Region>,
+    /// The shared cluster, if the tenancy runs on one and it is valid.
+    pub(crate) cluster: Option<(Val<String>, &'a Cluster)>,
+    /// Tenancy `shared`: the platform's Odoo and PostgreSQL.
+    pub(crate) shared: bool,
+    /// Tenancy `dedicated-environment`: Amazon RDS.
+    pub(crate) managed: bool,
+    /// The shared Odoo of the cluster, if it describes one.
+    pub(crate) shared_odoo: Option<&'a SharedOdoo>,
+}
+
+/// Resolves region, cluster and tenancy against the fleet and the tier.
+pub(crate) fn place<'a>(cx: &mut Cx<'a>, doc: &PlantDoc, head: &Header<'_>) -> Placement<'a> {
+    let fleet = cx.fleet;
+    let (region, tier, tenancy) = (head.region, head.tier, head.tenancy);
+    let profile = fleet.tier(tier.value);
+    let region_info = fleet.regions.get(&region.value);
+    if region_info.is_none() {
+        cx.reject(
+            Diagnostic::new(
+                codes::UNKNOWN_REGION,
+                format!("region `{}` is not defined in the fleet", region.value),
+            )
+            .at(region.span, "unknown region")
+            .help(format!(
+                "use one of: {}",
+                fleet.regions.keys().cloned().collect::<Vec<_>>().join(", ")
+            )),
+        );
+    }
+    let cluster = cluster(cx, doc.cluster.as_ref(), head);
+    if !profile.tenancies.value.contains(&tenancy.value) {
+        let allowed = profile
+            .tenancies
+            .value
+            .iter()
+            .map(|t| format!("`{t}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        cx.reject(
+            Diagnostic::new(
+                codes::TIER_FORBIDS_TENANCY,
+                format!(
+                    "tier `{}` does not run on tenancy `{}`",
+                    tier.value, tenancy.value
+                ),
+            )
+            .at(tenancy.span, "not allowed for this tier")
+            .also(tier.span, "tier chosen here")
+            .help(format!(
+                "tier `{}` allows {allowed}; change the tenancy or the tier",
+                tier.value
+            )),
+        );
+    }
+    let shared = tenancy.value == Tenancy::Shared;
+    let managed = tenancy.value == Tenancy::DedicatedEnvironment;
+    let shared_odoo = cluster.as_ref().and_then(|(_, c)| c.odoo.as_ref());
+    if shared && shared_odoo.is_none() {
+        if let Some((cv, info)) = &cluster {
+            cx.diags.push(
+                Diagnostic::new(codes::SHARED_CLUSTER_WITHOUT_ODOO, format!("cluster `{}` does not describe the shared Odoo its `shared` tenants run on", cv.value))
+                    .at(info.span, "no `odoo` for this cluster")
+                    .also(tenancy.span, "shared tenant")
+                    .help(format!("add `odoo = {{ version = \"18.0\", image = \"…@sha256:…\", modules = [...] }}` to `[clusters.{}]` in fleet.toml, or choose `dedicated-namespace`", cv.value)),
+            );
+        }
+        cx.ok = false;
+    }
+    Placement {
+        profile,
+        region_info,
+        cluster,
+        shared,
+        managed,
+        shared_odoo,
+    }
+}
+
+/// The shared cluster: required by `shared` and `dedicated-namespace`, forbidden otherwise,
+/// defined in the fleet and in the plant's region.
+fn cluster<'a>(
+    cx: &mut Cx<'a>,
+    written: Option<&Text>,
+    head: &Header<'_>,
+) -> Option<(Val<String>, &'a Cluster)> {
+    let fleet = cx.fleet;
+    let (region, tenancy) = (head.region, head.tenancy);
+    let needs_cluster = matches!(tenancy.value, Tenancy::Shared | Tenancy::DedicatedNamespace);
+    let cluster_names = || {
+        fleet
+            .clusters
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match (written, needs_cluster) {
+        (None, true) => {
+            cx.reject(
+                Diagnostic::new(
+                    codes::CLUSTER_REQUIRED,
+                    format!(
+                        "tenancy `{}` runs on a shared cluster, but `cluster` is not set",
+                        tenancy.value
+                    ),
+                )
+                .at(tenancy.span, "needs `cluster`")
+                .help(format!(
+                    "add `cluster:` naming one of the fleet's clusters: {}",
+                    cluster_names()
+                )),
+            );
+            None
+        }
+        (Some(c), false) => {
+            cx.reject(
+                Diagnostic::new(codes::CLUSTER_FORBIDDEN, format!("tenancy `{}` gets its own cluster; `cluster: {}` does not apply", tenancy.value, c.value))
+                    .at(c.span, "remove this")
+                    .also(tenancy.span, "own cluster because of this tenancy")
+                    .help("remove `cluster`, or choose tenancy `dedicated-namespace` to run on that shared cluster"),
+            );
+            None
+        }
+        (Some(c), true) => {
+            match fleet.clusters.get(&c.value) {
+                None => {
+                    cx.reject(
+                        Diagnostic::new(
+                            codes::UNKNOWN_CLUSTER,
+                            format!("cluster `{}` is not defined in the fleet", c.value),
+                        )
+                        .at(c.span, "unknown cluster")
+                        .help(format!("use one of: {}", cluster_names())),
+                    );
+                    None
+                }
+                Some(info) => {
+                    if info.region.value != region.value {
+                        cx.reject(
+                        Diagnostic::new(codes::CLUSTER_REGION_MISMATCH, format!("cluster `{}` is in region `{}`, the plant in `{}`", c.value, info.region.value, region.value))
+                            .at(c.span, "cluster in another region")
+                            .also(region.span, "plant region")
+                            .help("choose a cluster in the plant's region, or change the plant's region"),
+                    );
+                    }
+                    Some((cx.layers.val(c), info))
+                }
+            }
+        }
+        (None, false) => None,
+    }
+}
+
+/// The owner: its email must parse and its team must be usable as a label value.
+pub(crate) fn owner(cx: &mut Cx<'_>, owner: &Spanned<doc::Owner>) -> Owner {
+    let l = cx.layers;
+    let ow = &owner.value;
+    parse_with(
+        cx.diags,
+        &ow.email,
+        codes::INVALID_EMAIL,
+        "owner.email",
+        "write the team's address, e.g. `erp-lyon@example.com`",
+        units::email,
+    );
+    let owner = Owner {
+        team: l.val(&ow.team),
+        email: l.val(&ow.email),
+        cost_center: ow.cost_center.as_ref().map(|c| l.val(c)),
+    };
+    if let Err(why) = units::dns_label(&ow.team.value.to_ascii_lowercase(), 63) {
+        bad(
+            cx.diags,
+            codes::INVALID_NAME,
+            ow.team.span,
+            "owner.team",
+            &ow.team.value,
+            &why,
+            "the team becomes a label value: use letters, digits and `-`",
+        );
+    }
+    owner
+}
