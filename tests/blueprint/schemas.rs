@@ -70,3 +70,19 @@ fn docs_tiers_table_matches_the_embedded_profiles() {
         }
     }
 }
+
+#[test]
+fn the_plant_schema_flags_malformed_values_as_editors_type_them() {
+    let v = jsonschema::validator_for(&plant_schema()).expect("compiles");
+    let plant = |rpo: &str, name: &str| {
+        serde_json::json!({"apiVersion": "blueprint/v1", "kind": "Plant", "name": name, "region": "eu-west",
+            "tier": "basic", "tenancy": "shared", "recovery": {"rpo": rpo}})
+    };
+    assert!(v.is_valid(&plant("15m", "lyon")));
+    assert!(!v.is_valid(&plant("15min", "lyon")), "duration unit");
+    assert!(!v.is_valid(&plant("15m", "Lyon_1")), "DNS label");
+    assert!(
+        !v.is_valid(&plant("15m", &"a".repeat(41))),
+        "40 characters at most"
+    );
+}

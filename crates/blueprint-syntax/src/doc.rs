@@ -9,6 +9,16 @@ use crate::{choice, record};
 /// Text with its span.
 pub type Text = Spanned<String>;
 
+// Patterns published in the JSON Schema so editors flag a malformed value as it is typed; the
+// compiler parses the same values and reports them with BP4xxx codes.
+const DURATION: &str = "^([0-9]+[smhdw])+$";
+const QUANTITY: &str = "^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|k|K|M|G|T)?$";
+const PER_DAY: &str = "^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|k|K|M|G|T)?/(day|d)$";
+const PER_SECOND: &str = "^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|k|K|M|G|T)?/s$";
+const RATE: &str = "^[0-9]+/(s|m|h)$";
+const WINDOW: &str = "^(Mon|Tue|Wed|Thu|Fri|Sat|Sun) [0-9]{2}:[0-9]{2}-((Mon|Tue|Wed|Thu|Fri|Sat|Sun) )?[0-9]{2}:[0-9]{2}$";
+const DNS_LABEL: &str = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
+
 choice! {
     /// `apiVersion` of plant and fleet files.
     pub enum ApiVersion [code = blueprint_diagnostics::codes::UNSUPPORTED_VERSION] { V1 = "blueprint/v1" }
@@ -95,10 +105,16 @@ record! {
     /// Recovery objectives.
     pub struct Recovery ("recovery") {
         /// Recovery point objective (`5m`).
+        #[schemars(pattern(DURATION))]
+
         pub rpo: Option<Text> => "rpo",
         /// Recovery time objective (`4h`).
+        #[schemars(pattern(DURATION))]
+
         pub rto: Option<Text> => "rto",
         /// How far back a point-in-time restore must reach (`7d`).
+        #[schemars(pattern(DURATION))]
+
         pub pitr_window: Option<Text> => "pitrWindow",
     }
 }
@@ -113,6 +129,8 @@ record! {
         /// Image reference; pinned by digest in `prod`.
         pub image: Option<Text> => "image",
         /// Concurrent users (sizes workers, replicas, memory).
+        #[schemars(range(min = 1, max = 100000))]
+
         pub users: Option<Spanned<u32>> => "users",
         /// Installed modules.
         pub modules: Option<Spanned<Vec<Text>>> => "modules",
@@ -123,10 +141,14 @@ record! {
     /// Database settings.
     pub struct Database ("database") {
         /// Expected size (`200Gi`).
+        #[schemars(pattern(QUANTITY))]
+
         pub size: Option<Text> => "size",
         /// PostgreSQL major version: 15, 16 or 17.
         pub postgres_version: Option<Spanned<u32>> => "postgresVersion",
         /// WAL volume per day (`5Gi/day`).
+        #[schemars(pattern(PER_DAY))]
+
         pub write_rate: Option<Text> => "writeRate",
     }
 }
@@ -139,6 +161,8 @@ record! {
         /// CIDRs allowed to reach the database manager and admin paths; empty blocks them.
         pub admin_allow_from: Option<Spanned<Vec<Text>>> => "adminAllowFrom",
         /// Request body limit (`64Mi`).
+        #[schemars(pattern(QUANTITY))]
+
         pub max_upload_size: Option<Text> => "maxUploadSize",
     }
 }
@@ -165,10 +189,14 @@ record! {
         /// Peer networks.
         pub peers: Spanned<Vec<Text>> => "peers",
         /// Port.
+        #[schemars(range(min = 1, max = 65535))]
+
         pub port: Option<Spanned<u32>> => "port",
         /// URL path prefix (HTTPS).
         pub path: Option<Text> => "path",
         /// Rate limit (`100/s`).
+        #[schemars(pattern(RATE))]
+
         pub rate_limit: Option<Text> => "rateLimit",
         /// Cron schedule of a batch integration.
         pub schedule: Option<Text> => "schedule",
@@ -179,6 +207,8 @@ record! {
     /// Maintenance window.
     pub struct Maintenance ("maintenance") {
         /// Weekly window: `Sun 02:00-05:00`.
+        #[schemars(pattern(WINDOW))]
+
         pub window: Option<Text> => "window",
         /// IANA time zone of the window.
         pub timezone: Option<Text> => "timezone",
@@ -193,6 +223,8 @@ record! {
         /// Always `Plant`.
         pub kind: Option<Spanned<PlantKind>> => "kind",
         /// DNS-1123 label, at most 40 characters, unique in the fleet.
+        #[schemars(pattern(DNS_LABEL), length(max = 40))]
+
         pub name: Option<Text> => "name",
         /// Free text.
         pub display_name: Option<Text> => "displayName",
@@ -297,6 +329,8 @@ record! {
         /// CPU (`64`, `500m`).
         pub cpu: Text => "cpu",
         /// Memory (`256Gi`).
+        #[schemars(pattern(QUANTITY))]
+
         pub memory: Text => "memory",
     }
 }
@@ -305,8 +339,12 @@ record! {
     /// A shared cluster's guarantee to `shared` tenants.
     pub struct ClusterRecovery ("cluster recovery") {
         /// Guaranteed RPO.
+        #[schemars(pattern(DURATION))]
+
         pub rpo: Text => "rpo",
         /// Guaranteed RTO.
+        #[schemars(pattern(DURATION))]
+
         pub rto: Text => "rto",
     }
 }
@@ -361,12 +399,20 @@ record! {
     /// `[backup]` throughputs and allowances.
     pub struct Backup ("backup") {
         /// Restore throughput (`200Mi/s`).
+        #[schemars(pattern(PER_SECOND))]
+
         pub restore_throughput: Option<Text> => "restoreThroughput",
         /// Backup throughput (`100Mi/s`).
+        #[schemars(pattern(PER_SECOND))]
+
         pub backup_throughput: Option<Text> => "backupThroughput",
         /// WAL replay rate (`50Mi/s`).
+        #[schemars(pattern(PER_SECOND))]
+
         pub wal_replay_rate: Option<Text> => "walReplayRate",
         /// Fixed part of every restore (`10m`).
+        #[schemars(pattern(DURATION))]
+
         pub startup_allowance: Option<Text> => "startupAllowance",
     }
 }
@@ -429,20 +475,34 @@ record! {
         /// Redis persistence.
         pub redis_persistence: Option<Spanned<bool>> => "redisPersistence",
         /// Longest incremental backup interval the compiler may pick (`24h`).
+        #[schemars(pattern(DURATION))]
+
         pub max_backup_interval: Option<Text> => "maxBackupInterval",
         /// Longest retention the tier pays for (`35d`).
+        #[schemars(pattern(DURATION))]
+
         pub max_retention: Option<Text> => "maxRetention",
         /// Restore test schedule (cron).
         pub restore_test_schedule: Option<Text> => "restoreTestSchedule",
         /// Default RPO.
+        #[schemars(pattern(DURATION))]
+
         pub rpo: Option<Text> => "rpo",
         /// Default RTO.
+        #[schemars(pattern(DURATION))]
+
         pub rto: Option<Text> => "rto",
         /// Default point-in-time window.
+        #[schemars(pattern(DURATION))]
+
         pub pitr_window: Option<Text> => "pitrWindow",
         /// Tightest RPO the tier honours.
+        #[schemars(pattern(DURATION))]
+
         pub min_rpo: Option<Text> => "minRpo",
         /// Tightest RTO the tier honours.
+        #[schemars(pattern(DURATION))]
+
         pub min_rto: Option<Text> => "minRto",
     }
 }
