@@ -127,6 +127,8 @@ pub fn compile(inputs: &[Input]) -> Compilation {
         plants.sort_by(|a, b| {
             (&a.name.value, &a.env, &a.file).cmp(&(&b.name.value, &b.env, &b.file))
         });
+        resolve::backup::shared_tenant_estimates(fleet, &mut plants);
+        rules::recovery::shared_tenant_rto(&plants, &mut diags);
         rules::check_fleet(fleet, &plants, &mut diags);
     }
     sort_and_dedup(&mut diags, &map);

@@ -488,3 +488,61 @@ pub(crate) fn fmt_week((start, end): (i64, i64)) -> String {
     };
     format!("{}-{}", f(start), &f(end)[4..])
 }
+
+/// The RTO estimate of `shared` tenants (DESIGN §4.2). A point-in-time restore of the shared
+/// database would rewind every tenant, so one tenant is recovered by a side restore of the
+/// whole shared database (every tenant database of the cluster, all environments), then a dump
+/// of the tenant's database and its restore into the platform, with its filestore. Replaces the
+/// per-tenant estimate made during resolution, which cannot know the other tenants.
+pub(crate) fn shared_tenant_estimates(fleet: &Fleet, plants: &mut [crate::ResolvedPlant]) {
+    let t = &fleet.throughput;
+    // The platform backs the shared database up on the `standard` cadence.
+    let interval = fleet.tier(Tier::Standard).max_backup_interval.value;
+    for (name, _) in &fleet.clusters {
+        let on_cluster = |p: &crate::ResolvedPlant| {
+            p.database.shared && p.cluster.as_ref().is_some_and(|c| &c.value == name)
+        };
+        let (count, total, total_write) =
+            plants
+                .iter()
+                .filter(|p| on_cluster(p))
+                .fold((0u64, 0u64, 0u64), |(n, s, w), p| {
+                    (
+                        n + 1,
+                        s.saturating_add(p.database.size.value),
+                        w.saturating_add(p.database.write_rate.value),
+                    )
+                });
+        if count == 0 {
+            continue;
+        }
+        let full = total.div_ceil(t.backup.value);
+        let side_restore = total.div_ceil(t.restore.value);
+        let wal = total_write.saturating_mul(interval + full) / 86_400;
+        let replay = wal.div_ceil(t.replay.value);
+        for p in plants.iter_mut().filter(|p| on_cluster(p)) {
+            let size = p.database.size.value;
+            let dump = size.div_ceil(t.restore.value);
+            let filestore = filestore_estimate(size).div_ceil(t.restore.value);
+            let estimate = side_restore + replay + t.startup.value + 2 * dump + filestore;
+            let detail = format!(
+                "side restore of the shared database ({count} tenant databases, {}) / {}/s = {} + WAL {}/day × ({} interval + {} full backup) = {} / replay {}/s = {} + startup {} + pg_dump and restore of this tenant's {} = 2 × {} + filestore {} = {}",
+                fmt_bytes(total),
+                fmt_bytes(t.restore.value),
+                fmt_duration(side_restore),
+                fmt_bytes(total_write),
+                fmt_duration(interval),
+                fmt_duration(full),
+                fmt_bytes(wal),
+                fmt_bytes(t.replay.value),
+                fmt_duration(replay),
+                fmt_duration(t.startup.value),
+                fmt_bytes(size),
+                fmt_duration(dump),
+                fmt_duration(filestore),
+                fmt_duration(estimate),
+            );
+            p.backup.rto_estimate = Val::derived(estimate, "recovery.rtoEstimate", detail);
+        }
+    }
+}

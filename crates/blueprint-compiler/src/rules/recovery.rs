@@ -66,15 +66,21 @@ impl Subject<'_> {
 
 /// Every recovery rule, in the order their findings are reported.
 pub(crate) fn check(s: &Subject<'_>, diags: &mut Vec<Diagnostic>) {
-    rto_infeasible(s, diags);
+    // A shared tenant's restore depends on every tenant of its cluster: `shared_tenant_rto`.
+    if !s.place.shared {
+        rto_infeasible(s, diags);
+    }
     managed_rpo(s, diags);
     rpo_zero_needs_sync(s, diags);
     rpo_needs_standby(s, diags);
     rpo_region_loss(s, diags);
     objective_beyond_tier(s, diags);
     pitr_beyond_retention(s, diags);
-    backup_exceeds_window(s, diags);
-    window_crosses_dst(s, diags);
+    // The shared database is backed up in the platform's window, not the tenant's.
+    if !s.place.shared {
+        backup_exceeds_window(s, diags);
+        window_crosses_dst(s, diags);
+    }
     no_second_repository(s, diags);
 }
 
@@ -315,4 +321,40 @@ fn no_second_repository(s: &Subject<'_>, diags: &mut Vec<Diagnostic>) {
             region.value
         )),
     );
+}
+
+/// BP2004 for `shared` tenants: the side restore of the whole shared database, then a dump and
+/// restore of the tenant's database (`resolve::backup::shared_tenant_estimates`), against the
+/// tenant's `rto`.
+pub(crate) fn shared_tenant_rto(plants: &[crate::ResolvedPlant], diags: &mut Vec<Diagnostic>) {
+    for p in plants.iter().filter(|p| p.database.shared) {
+        let (estimate, rto) = (p.backup.rto_estimate.value, &p.recovery.rto);
+        if estimate <= rto.value {
+            continue;
+        }
+        let detail = match &p.backup.rto_estimate.origin {
+            Origin::Derived { detail, .. } => detail.clone(),
+            _ => String::new(),
+        };
+        let cluster = p.cluster.as_ref().map_or("", |c| c.value.as_str());
+        // The objective where the plant wrote it, else the plant's tenancy.
+        let tenancy = p.tenancy.origin.span().unwrap_or_default();
+        let written = rto.origin.span().filter(|s| s.file == tenancy.file);
+        let at = written.unwrap_or(tenancy);
+        let label = if written.is_some() {
+            format!("rto {}", fmt_duration(rto.value))
+        } else {
+            format!("rto {}, the cluster's guarantee", fmt_duration(rto.value))
+        };
+        diags.push(
+            Diagnostic::new(codes::RTO_INFEASIBLE, format!("recovery.rto {} cannot be met: recovering one shared tenant takes about {}", fmt_duration(rto.value), fmt_duration(estimate)))
+                .at(at, label)
+                .note(detail)
+                .help(format!(
+                    "raise rto to {} or more, move tenants off cluster `{cluster}` (the side restore grows with every tenant), or choose `dedicated-namespace`",
+                    fmt_duration(estimate)
+                ))
+                .in_scope(p.env.clone()),
+        );
+    }
 }
