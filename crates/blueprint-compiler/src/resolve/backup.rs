@@ -498,7 +498,7 @@ pub(crate) fn shared_tenant_estimates(fleet: &Fleet, plants: &mut [crate::Resolv
     let t = &fleet.throughput;
     // The platform backs the shared database up on the `standard` cadence.
     let interval = fleet.tier(Tier::Standard).max_backup_interval.value;
-    for (name, _) in &fleet.clusters {
+    for name in fleet.clusters.keys() {
         let on_cluster = |p: &crate::ResolvedPlant| {
             p.database.shared && p.cluster.as_ref().is_some_and(|c| &c.value == name)
         };
