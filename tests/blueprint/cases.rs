@@ -91,3 +91,53 @@ fn every_code_has_a_case_or_a_reason() {
         "codes without a case in tests/cases/check: {missing:?}"
     );
 }
+
+#[test]
+fn every_rule_page_shows_the_real_finding_of_its_case() {
+    // Code → (case, first finding line of that code in the case's snapshot).
+    let mut shown: std::collections::BTreeMap<String, Vec<(String, String)>> =
+        std::collections::BTreeMap::new();
+    let mut failures = Vec::new();
+    for dir in case_dirs() {
+        let name = dir
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        let code = name
+            .split('-')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_uppercase();
+        let snap = root().join(format!("tests/snapshots/check__{name}.snap"));
+        let Ok(text) = std::fs::read_to_string(&snap) else {
+            failures.push(format!("{name}: no snapshot {}", snap.display()));
+            continue;
+        };
+        let first = text.lines().find(|l| {
+            l.starts_with(&format!("error[{code}]")) || l.starts_with(&format!("warning[{code}]"))
+        });
+        match first {
+            Some(line) => shown
+                .entry(code)
+                .or_default()
+                .push((name, line.to_string())),
+            None => failures.push(format!("{name}: the snapshot has no {code} finding")),
+        }
+    }
+    for (code, cases) in &shown {
+        let page = root().join(format!("docs/rules/{code}.md"));
+        let text = std::fs::read_to_string(&page).unwrap_or_default();
+        if !cases
+            .iter()
+            .any(|(_, line)| text.lines().any(|l| l == line))
+        {
+            for (name, line) in cases {
+                failures.push(format!(
+                    "docs/rules/{code}.md does not show the finding of {name}: expected the line `{line}`"
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

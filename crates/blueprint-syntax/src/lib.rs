@@ -92,10 +92,7 @@ pub fn read_source(
         diagnostics.push(
             Diagnostic::new(
                 codes::FILE_TOO_LARGE,
-                format!(
-                    "{path} is {} bytes; input files are limited to 1 MiB",
-                    bytes.len()
-                ),
+                format!("{path} is larger than 1 MiB, the limit for input files"),
             )
             .at(Span::new(id, 0, 0), "file refused before parsing")
             .help("a plant file is a few kilobytes: split this file or remove generated content"),
