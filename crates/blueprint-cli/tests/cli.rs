@@ -39,7 +39,10 @@ fn check_of_a_clean_example_exits_zero() {
     let (code, out, err) = run(&["check", "examples/quickstart/plants"], &root());
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, "");
-    assert_eq!(err, "no findings\n");
+    assert_eq!(
+        err,
+        "checked examples/quickstart/plants: 1 plant file, 2 environments resolved, embedded default fleet\nno findings\n"
+    );
 }
 
 #[test]

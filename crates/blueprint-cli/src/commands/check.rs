@@ -5,10 +5,30 @@ use blueprint_diagnostics::Severity;
 use std::path::Path;
 
 pub(crate) fn run(dir: &Path, format: OutputFormat, deny_warnings: bool) -> u8 {
-    let c = match super::compile_dir(dir) {
+    let (c, files) = match super::compile_dir_counted(dir) {
         Ok(c) => c,
         Err(code) => return code,
     };
+    if format == OutputFormat::Text {
+        let plural = |n: usize, word: &str| {
+            if n == 1 {
+                format!("1 {word}")
+            } else {
+                format!("{n} {word}s")
+            }
+        };
+        eprintln!(
+            "checked {}: {}, {} resolved, {}",
+            dir.display(),
+            plural(files, "plant file"),
+            plural(c.plants.len(), "environment"),
+            if c.fleet.as_ref().is_some_and(|f| f.embedded) {
+                "embedded default fleet"
+            } else {
+                "fleet.toml"
+            },
+        );
+    }
     super::print_findings(&c.map, &c.diagnostics, format);
     let failing = c
         .diagnostics

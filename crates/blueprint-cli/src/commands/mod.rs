@@ -33,6 +33,12 @@ pub(crate) fn print_findings(
 
 /// Compiles a plants directory, or returns the exit code of an I/O failure.
 pub(crate) fn compile_dir(dir: &std::path::Path) -> Result<Compilation, u8> {
+    compile_dir_counted(dir).map(|(c, _)| c)
+}
+
+/// [`compile_dir`], with the number of plant files read.
+pub(crate) fn compile_dir_counted(dir: &std::path::Path) -> Result<(Compilation, usize), u8> {
     let inputs = crate::walk::read_plants(dir).map_err(fail)?;
-    Ok(blueprint_compiler::compile(&inputs))
+    let files = inputs.iter().filter(|i| !i.is_fleet).count();
+    Ok((blueprint_compiler::compile(&inputs), files))
 }
