@@ -172,9 +172,15 @@ pub fn rows(map: &SourceMap, p: &ResolvedPlant) -> Vec<Row> {
             &d.reserved_connections,
             ToString::to_string,
         );
-        if !d.managed {
-            r.push("database.storage", &d.storage, |v| fmt_bytes(*v));
-        }
+        r.push(
+            if d.managed {
+                "database.allocatedStorage"
+            } else {
+                "database.storage"
+            },
+            &d.storage,
+            |v| fmt_bytes(*v),
+        );
         r.push("database.filestoreStorage", &d.filestore, |v| fmt_bytes(*v));
         if d.managed {
             let rds = Origin::Derived {
@@ -261,27 +267,41 @@ pub fn rows(map: &SourceMap, p: &ResolvedPlant) -> Vec<Row> {
     }
     for i in &p.integrations {
         let key = format!("integrations.{}", i.name.value);
+        let toward = match i.direction {
+            blueprint_syntax::doc::Direction::Inbound => "from",
+            blueprint_syntax::doc::Direction::Outbound => "to",
+            blueprint_syntax::doc::Direction::Both => "with",
+        };
         r.plain(
             &key,
-            format!(
-                "{} {} {} port {} {} {}",
-                i.kind,
-                i.direction,
-                i.protocol,
-                i.port,
-                match i.direction {
-                    blueprint_syntax::doc::Direction::Inbound => "from",
-                    blueprint_syntax::doc::Direction::Outbound => "to",
-                    blueprint_syntax::doc::Direction::Both => "with",
-                },
-                i.peers
-                    .iter()
-                    .map(|p| p.value.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            format!("{} {} {}", i.kind, i.direction, i.protocol),
             &i.name.origin,
         );
+        for peer in &i.peers {
+            r.push(&format!("{key}.peers"), peer, |v| format!("{toward} {v}"));
+        }
+        r.push(&format!("{key}.port"), &i.port, ToString::to_string);
+        if let Some(path) = &i.path {
+            r.text(&format!("{key}.path"), path);
+        }
+        if let Some(rate) = &i.rate_limit {
+            r.push(&format!("{key}.rateLimit"), rate, |v| {
+                format!("{} per {}", v.average, fmt_duration(v.period))
+            });
+        }
+        if let Some(schedule) = &i.schedule {
+            r.text(&format!("{key}.schedule"), schedule);
+        }
+        if i.mutual_tls {
+            r.plain(
+                &format!("{key}.clientCertificates"),
+                "required (own host and TLSOption)".into(),
+                &Origin::Derived {
+                    rule: "integration.mutualTls",
+                    detail: format!("{} over https", i.kind),
+                },
+            );
+        }
     }
     r.push(
         "maintenance.window",

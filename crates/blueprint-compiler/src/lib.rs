@@ -130,7 +130,15 @@ pub fn compile(inputs: &[Input]) -> Compilation {
         resolve::backup::shared_tenant_estimates(fleet, &mut plants);
         rules::recovery::shared_tenant_rto(&plants, &mut diags);
         rules::check_fleet(fleet, &plants, &mut diags);
+    } else {
+        // Without a usable fleet nothing resolves, but each plant file's own problems (keys,
+        // types, choices) are still reported in this run.
+        for src in &sources {
+            let _: Option<blueprint_syntax::doc::PlantDoc> =
+                blueprint_syntax::decode(&src.root, &mut diags);
+        }
     }
+    drop_missing_keys_explained_by_typos(&mut diags);
     sort_and_dedup(&mut diags, &map);
     Compilation {
         map,
@@ -138,4 +146,32 @@ pub fn compile(inputs: &[Input]) -> Compilation {
         plants,
         diagnostics: diags,
     }
+}
+
+/// A misspelt key (`tenncy`) is reported as unknown with "did you mean `tenancy`?"; the
+/// "missing required key `tenancy`" it causes in the same file says nothing more, so it goes.
+fn drop_missing_keys_explained_by_typos(diags: &mut Vec<Diagnostic>) {
+    let suggested: Vec<(FileId, String)> = diags
+        .iter()
+        .filter(|d| d.code == codes::UNKNOWN_KEY)
+        .filter_map(|d| {
+            let help = d.help.as_deref()?;
+            let key = help.strip_prefix("did you mean `")?.strip_suffix("`?")?;
+            Some((d.primary.as_ref()?.span.file, key.to_string()))
+        })
+        .collect();
+    if suggested.is_empty() {
+        return;
+    }
+    diags.retain(|d| {
+        if d.code != codes::MISSING_KEY {
+            return true;
+        }
+        let Some(file) = d.primary.as_ref().map(|l| l.span.file) else {
+            return true;
+        };
+        let missing = d.message.split('`').nth(1).unwrap_or("");
+        let last = missing.rsplit('.').next().unwrap_or(missing);
+        !suggested.iter().any(|(f, k)| *f == file && k == last)
+    });
 }

@@ -267,13 +267,13 @@ pub struct Integration {
     /// Peer networks.
     pub peers: Vec<Val<String>>,
     /// Port.
-    pub port: u32,
+    pub port: Val<u32>,
     /// HTTPS path prefix.
-    pub path: Option<String>,
+    pub path: Option<Val<String>>,
     /// Rate limit.
-    pub rate_limit: Option<RateLimit>,
+    pub rate_limit: Option<Val<RateLimit>>,
     /// Batch schedule.
-    pub schedule: Option<String>,
+    pub schedule: Option<Val<String>>,
     /// Needs a client certificate (its own host and TLSOption).
     pub mutual_tls: bool,
 }

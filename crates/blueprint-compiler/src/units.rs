@@ -344,6 +344,9 @@ pub fn window(s: &str) -> Result<Window, String> {
         None => (None, b),
     };
     let (start, end) = (hhmm(a.trim())?, hhmm(b.trim())?);
+    if start == 1440 {
+        return Err("a window starts at 00:00 at the latest, not 24:00".into());
+    }
     let minutes = match end_day {
         Some(d) => {
             ((d + 7 - day) % 7) * 1440
@@ -419,6 +422,40 @@ pub fn dns_label(s: &str, max: usize) -> Result<(), String> {
     Ok(())
 }
 
+/// Checks a Kubernetes label value: at most 63 characters, alphanumerics, `-`, `_` and `.`,
+/// starting and ending alphanumeric.
+pub fn label_value(s: &str) -> Result<(), String> {
+    if s.len() > 63 {
+        return Err(format!(
+            "is {} characters long; a label value has at most 63",
+            s.len()
+        ));
+    }
+    if !s
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    {
+        return Err("may contain only letters, digits, `-`, `_` and `.`".into());
+    }
+    if s.starts_with(['-', '_', '.']) || s.ends_with(['-', '_', '.']) {
+        return Err("must start and end with a letter or digit".into());
+    }
+    Ok(())
+}
+
+/// Checks an Odoo module's technical name (`sale_management`, `l10n_fr`).
+pub fn module_name(s: &str) -> Result<(), String> {
+    if s.is_empty()
+        || s.len() > 64
+        || !s
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        return Err("a module's technical name has only lowercase letters, digits and `_`".into());
+    }
+    Ok(())
+}
+
 /// Checks a DNS name (labels joined by dots, at most 253 characters).
 pub fn dns_name(s: &str) -> Result<(), String> {
     if s.len() > 253 {
@@ -477,6 +514,24 @@ pub fn image(s: &str) -> Result<ImageRef, String> {
     };
     if repository.is_empty() || tag.as_deref() == Some("") {
         return Err("not an image reference".into());
+    }
+    // Path components after the registry host are lowercase (OCI distribution spec).
+    let path = match repository.split_once('/') {
+        Some((host, rest)) if host.contains(['.', ':']) || host == "localhost" => rest,
+        _ => repository.as_str(),
+    };
+    let component_ok = |c: &str| {
+        !c.is_empty()
+            && c.bytes().all(|b| {
+                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+            })
+            && c.starts_with(|ch: char| ch.is_ascii_alphanumeric())
+            && c.ends_with(|ch: char| ch.is_ascii_alphanumeric())
+    };
+    if !path.split('/').all(component_ok) {
+        return Err(format!(
+            "the repository path `{path}` must be lowercase letters, digits and `.`, `_`, `-` between `/`"
+        ));
     }
     Ok(ImageRef {
         repository,
@@ -548,6 +603,9 @@ mod tests {
             "Sun 02:00-05:00"
         );
         assert!(window("Sun 25:00-02:00").is_err());
+        assert!(window("Sun 24:00-01:00").is_err());
+        assert!(label_value("CC-4100.a").is_ok() && label_value("Cost Center #1").is_err());
+        assert!(module_name("l10n_fr").is_ok() && module_name("Bar Codes").is_err());
         let tz = timezone("Europe/Paris").unwrap();
         let [winter, summer] = window_utc(window("Sun 02:00-05:00").unwrap(), tz);
         assert_eq!(winter.0, 6 * 1440 + 60);
@@ -561,6 +619,8 @@ mod tests {
         assert_eq!(i.tag.as_deref(), Some("17.0"));
         assert!(i.digest.is_some());
         assert!(image("odoo@sha256:short").is_err());
+        assert!(image("registry.example.com/Odoo/odoo:18.0").is_err());
+        assert!(image("registry.example.com:5000/odoo/odoo:18.0").is_ok());
     }
 
     #[test]

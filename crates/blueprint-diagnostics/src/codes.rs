@@ -139,6 +139,8 @@ codes! {
     FLEET_REFERENCE = "BP3009", Error, "fleet refers to an undefined region";
     /// A shared cluster with `shared` tenants but no description of its Odoo.
     SHARED_CLUSTER_WITHOUT_ODOO = "BP3010", Error, "shared cluster does not describe its Odoo";
+    /// Two plant environments whose names combine into the same namespace.
+    NAMESPACE_COLLISION = "BP3011", Error, "two plant environments share a namespace";
 
     /// An image not pinned by digest in `prod`.
     IMAGE_NOT_PINNED = "BP4001", Error, "image not pinned by digest";

@@ -154,7 +154,12 @@ impl RestoreEstimate {
             restore_rate: t.restore.value,
             replay_rate: t.replay.value,
             startup: t.startup.value,
-            full_duration: size.div_ceil(t.backup.value),
+            // RDS snapshots are storage snapshots: replay starts at the snapshot itself.
+            full_duration: if database.managed {
+                0
+            } else {
+                size.div_ceil(t.backup.value)
+            },
             restore_secs: size.div_ceil(t.restore.value),
             filestore_secs: filestore.div_ceil(t.restore.value),
         }
@@ -200,6 +205,8 @@ impl RestoreEstimate {
 pub(crate) struct Plan {
     /// Tier `critical`: a second repository in another region.
     pub(crate) critical: bool,
+    /// Amazon RDS (`dedicated-environment`): its daily snapshots, not pgBackRest.
+    pub(crate) managed: bool,
     /// Push latency to the slowest repository, seconds.
     pub(crate) latency: u64,
     /// PostgreSQL `archive_timeout`, seconds.
@@ -262,6 +269,7 @@ pub(crate) fn plan(
     let rto_estimate = estimate.seconds(interval_h * 3600);
     Plan {
         critical,
+        managed: place.managed,
         latency,
         archive_timeout,
         loss,
@@ -442,8 +450,13 @@ pub(crate) fn model(
             plan.retention_days,
             "backup.retentionFull",
             format!(
-                "pitrWindow {} in whole days (repo1-retention-full-type=time)",
-                fmt_duration(recovery.pitr_window.value)
+                "pitrWindow {} in whole days ({})",
+                fmt_duration(recovery.pitr_window.value),
+                if plan.managed {
+                    "RDS backup_retention_period"
+                } else {
+                    "repo1-retention-full-type=time"
+                }
             ),
         ),
         archive_timeout: Val::derived(

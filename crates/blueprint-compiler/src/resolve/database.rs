@@ -27,7 +27,16 @@ pub(crate) fn resolve(
 ) -> Option<DatabaseValues> {
     let db = doc.database.as_ref().map(|d| &d.value);
     let size = match db.and_then(|d| d.size.as_ref()) {
-        Some(t) => cx.qty(t),
+        Some(t) => cx.qty(t).filter(|v| {
+            if v.value == 0 {
+                cx.diags.push(
+                    Diagnostic::new(codes::OUT_OF_RANGE, "database.size must be more than zero")
+                        .at(t.span, "zero")
+                        .help("give the expected size of the database, e.g. `50Gi`: it sizes storage and the restore estimate"),
+                );
+            }
+            v.value > 0
+        }),
         None => {
             cx.missing(
                 "database.size",

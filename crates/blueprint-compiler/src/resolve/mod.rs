@@ -22,7 +22,7 @@ mod database;
 mod network;
 mod odoo;
 pub(crate) mod placement;
-mod sizing;
+pub(crate) mod sizing;
 
 const MI: u64 = 1024 * 1024;
 const GI: u64 = 1024 * MI;

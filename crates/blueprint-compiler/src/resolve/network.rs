@@ -312,6 +312,14 @@ fn integration(
         );
     }
     let l = cx.layers;
+    let port = match &it.port {
+        Some(p) => Val::new(port, l.origin(p.span)),
+        None => Val::derived(
+            port,
+            "integration.port",
+            format!("the usual {protocol} port"),
+        ),
+    };
     Integration {
         name: l.val(&it.name),
         kind: it.kind.value,
@@ -319,9 +327,13 @@ fn integration(
         protocol,
         peers: it.peers.value.iter().map(|p| l.val(p)).collect(),
         port,
-        path: it.path.as_ref().map(|p| p.value.clone()),
-        rate_limit,
-        schedule: it.schedule.as_ref().map(|s| s.value.clone()),
+        path: it.path.as_ref().map(|p| l.val(p)),
+        rate_limit: it
+            .rate_limit
+            .as_ref()
+            .zip(rate_limit)
+            .map(|(t, r)| Val::new(r, l.origin(t.span))),
+        schedule: it.schedule.as_ref().map(|s| l.val(s)),
         mutual_tls: protocol == Protocol::Https
             && matches!(
                 it.kind.value,

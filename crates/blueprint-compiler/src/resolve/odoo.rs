@@ -8,7 +8,8 @@ use crate::fleet::{SharedOdoo, bad};
 use crate::model::Val;
 use crate::units::{self, ImageRef};
 use blueprint_diagnostics::{Diagnostic, Span, codes};
-use blueprint_syntax::doc::{self, Edition, OdooVersion, PlantDoc};
+use blueprint_syntax::Spanned;
+use blueprint_syntax::doc::{self, Edition, OdooVersion, PlantDoc, Text};
 
 /// Odoo's written (or platform) values, before sizing.
 pub(crate) struct OdooValues {
@@ -94,42 +95,53 @@ fn platform_release(
     if let Some(o) = odoo_doc
         && let Some(so) = shared_odoo
     {
-        let checks: [(Option<Span>, &str, bool, String); 3] = [
-            (
-                o.version.as_ref().map(|v| v.span),
-                "odoo.version",
-                o.version
+        let checks = [
+            PlatformValue {
+                written: o.version.as_ref().map(|v| v.span),
+                key: "odoo.version",
+                differs: o
+                    .version
                     .as_ref()
                     .is_some_and(|v| v.value != so.version.value),
-                so.version.value.to_string(),
-            ),
-            (
-                o.edition.as_ref().map(|v| v.span),
-                "odoo.edition",
-                o.edition
+                platform: so.version.value.to_string(),
+                platform_span: so.version.origin.span(),
+            },
+            PlatformValue {
+                written: o.edition.as_ref().map(|v| v.span),
+                key: "odoo.edition",
+                differs: o
+                    .edition
                     .as_ref()
                     .is_some_and(|v| v.value != so.edition.value),
-                so.edition.value.to_string(),
-            ),
-            (
-                o.image.as_ref().map(|v| v.span),
-                "odoo.image",
-                o.image.as_ref().is_some_and(|v| v.value != so.image.value),
-                so.image.value.clone(),
-            ),
+                platform: so.edition.value.to_string(),
+                platform_span: so.edition.origin.span(),
+            },
+            PlatformValue {
+                written: o.image.as_ref().map(|v| v.span),
+                key: "odoo.image",
+                differs: o.image.as_ref().is_some_and(|v| v.value != so.image.value),
+                platform: so.image.value.clone(),
+                platform_span: so.image.origin.span(),
+            },
         ];
-        for (span, key, differs, platform) in checks {
-            if let (Some(span), true) = (span, differs) {
-                cx.reject(
-                    Diagnostic::new(codes::SHARED_PLATFORM_OWNED, format!("`{key}` of a shared plant belongs to the platform (cluster value: {platform})"))
-                        .at(span, "differs from the shared platform")
-                        .help(format!("remove `{key}`: shared tenants run the cluster's Odoo; choose `dedicated-namespace` to run your own")),
-                );
+        for c in checks {
+            if let (Some(span), true) = (c.written, c.differs) {
+                let key = c.key;
+                let mut d = Diagnostic::new(codes::SHARED_PLATFORM_OWNED, format!("`{key}` of a shared plant belongs to the platform (cluster value: {})", c.platform))
+                    .at(span, "differs from the shared platform")
+                    .help(format!("remove `{key}`: shared tenants run the cluster's Odoo; choose `dedicated-namespace` to run your own"));
+                if let Some(ps) = c.platform_span {
+                    d = d.also(ps, "the platform's value");
+                }
+                cx.reject(d);
             }
         }
     }
     // A tenant installs its own modules, from the addons the platform provides.
     let tenant_modules = odoo_doc.and_then(|o| o.modules.as_ref());
+    if let Some(m) = tenant_modules {
+        check_module_names(cx, m);
+    }
     if let (Some(mods), Some(so)) = (tenant_modules, shared_odoo) {
         for m in &mods.value {
             if !so.modules.value.contains(&m.value) {
@@ -183,6 +195,9 @@ fn own_release(cx: &mut Cx<'_>, odoo_doc: Option<&doc::Odoo>) -> Release {
         || Val::derived(Edition::Community, "odoo.edition", "community unless set"),
         |e| l.val(e),
     );
+    if let Some(m) = odoo_doc.and_then(|o| o.modules.as_ref()) {
+        check_module_names(cx, m);
+    }
     let modules = odoo_doc.and_then(|o| o.modules.as_ref()).map_or_else(
         || Val::derived(Vec::new(), "odoo.modules", "none listed"),
         |m| {
@@ -247,4 +262,45 @@ fn image_policy(cx: &mut Cx<'_>, image: &Val<String>) -> Option<ImageRef> {
         );
     }
     Some(r)
+}
+
+/// Module names are technical names (`sale_management`): they reach `odoo -u <modules>`, so
+/// anything else is refused (BP4008), and a module listed twice is reported once.
+fn check_module_names(cx: &mut Cx<'_>, modules: &Spanned<Vec<Text>>) {
+    for (i, m) in modules.value.iter().enumerate() {
+        if let Err(why) = units::module_name(&m.value) {
+            bad(
+                cx.diags,
+                codes::INVALID_NAME,
+                m.span,
+                "module",
+                &m.value,
+                &why,
+                "write the module's technical name, as in its manifest directory (e.g. `sale_management`, `l10n_fr`)",
+            );
+        } else if modules.value[..i].iter().any(|o| o.value == m.value) {
+            cx.diags.push(
+                Diagnostic::new(
+                    codes::INVALID_NAME,
+                    format!("module `{}` is listed twice", m.value),
+                )
+                .at(m.span, "listed again")
+                .help("list each module once"),
+            );
+        }
+    }
+}
+
+/// A value the shared platform owns, as a shared plant may have restated it.
+struct PlatformValue {
+    /// Where the plant wrote it, if it did.
+    written: Option<Span>,
+    /// The key.
+    key: &'static str,
+    /// Whether the plant's value differs from the platform's.
+    differs: bool,
+    /// The platform's value.
+    platform: String,
+    /// Where the platform's value is set (fleet.toml).
+    platform_span: Option<Span>,
 }

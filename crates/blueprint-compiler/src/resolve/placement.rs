@@ -33,28 +33,41 @@ pub(crate) fn header<'a>(
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Header<'a>> {
     let file_start = Span::new(file, 0, 0);
-    // apiVersion and kind.
-    match (&doc.api_version, &doc.kind) {
-        (Some(_), Some(_)) => {}
-        (None, _) => {
-            missing(
-                diags,
-                file_start,
-                "apiVersion",
-                ": `apiVersion: blueprint/v1`",
-            );
-            return None;
-        }
-        (_, None) => {
-            missing(diags, file_start, "kind", ": `kind: Plant`");
-            return None;
+    // Every missing key is reported in one run, at the plant's name when it has one.
+    let anchor = doc.name.as_ref().map_or(file_start, |n| n.span);
+    let required: [(bool, &str, &str); 7] = [
+        (
+            doc.api_version.is_some(),
+            "apiVersion",
+            ": `apiVersion: blueprint/v1`",
+        ),
+        (doc.kind.is_some(), "kind", ": `kind: Plant`"),
+        (doc.name.is_some(), "name", ": a DNS label such as `lyon`"),
+        (doc.region.is_some(), "region", ": a region of the fleet"),
+        (
+            doc.tier.is_some(),
+            "tier",
+            ": `critical`, `standard` or `basic`",
+        ),
+        (doc.tenancy.is_some(), "tenancy", ""),
+        (doc.owner.is_some(), "owner", " with `team` and `email`"),
+    ];
+    for (present, key, why) in required {
+        if !present {
+            missing(diags, anchor, key, why);
         }
     }
-    let Some(name) = &doc.name else {
-        missing(diags, file_start, "name", "");
+    let (Some(_), Some(_), Some(name), Some(region), Some(tier), Some(tenancy), Some(owner)) = (
+        &doc.api_version,
+        &doc.kind,
+        &doc.name,
+        &doc.region,
+        &doc.tier,
+        &doc.tenancy,
+        &doc.owner,
+    ) else {
         return None;
     };
-    let anchor = name.span;
     let mut valid_name = true;
     if let Err(why) = units::dns_label(&name.value, 40) {
         bad(
@@ -68,22 +81,6 @@ pub(crate) fn header<'a>(
         );
         valid_name = false;
     }
-    let (Some(region), Some(tier), Some(tenancy)) = (&doc.region, &doc.tier, &doc.tenancy) else {
-        for (present, key) in [
-            (doc.region.is_some(), "region"),
-            (doc.tier.is_some(), "tier"),
-            (doc.tenancy.is_some(), "tenancy"),
-        ] {
-            if !present {
-                missing(diags, anchor, key, "");
-            }
-        }
-        return None;
-    };
-    let Some(owner) = &doc.owner else {
-        missing(diags, anchor, "owner", " with `team` and `email`");
-        return None;
-    };
     Some(Header {
         name,
         region,
@@ -270,16 +267,23 @@ pub(crate) fn owner(cx: &mut Cx<'_>, owner: &Spanned<doc::Owner>) -> Owner {
         email: l.val(&ow.email),
         cost_center: ow.cost_center.as_ref().map(|c| l.val(c)),
     };
-    if let Err(why) = units::dns_label(&ow.team.value.to_ascii_lowercase(), 63) {
-        bad(
-            cx.diags,
-            codes::INVALID_NAME,
-            ow.team.span,
-            "owner.team",
-            &ow.team.value,
-            &why,
-            "the team becomes a label value: use letters, digits and `-`",
-        );
+    // Team and cost center become label values.
+    for (key, t) in [
+        ("owner.team", Some(&ow.team)),
+        ("owner.costCenter", ow.cost_center.as_ref()),
+    ] {
+        let Some(t) = t else { continue };
+        if let Err(why) = units::label_value(&t.value) {
+            bad(
+                cx.diags,
+                codes::INVALID_NAME,
+                t.span,
+                key,
+                &t.value,
+                &why,
+                "it becomes a Kubernetes label value: letters, digits, `-`, `_` and `.`, at most 63 characters",
+            );
+        }
     }
     owner
 }

@@ -10,61 +10,112 @@ use crate::model::{Database, Integration, Odoo, Origin, Quota, Redis, Val};
 use crate::units::{self, fmt_bytes};
 use blueprint_syntax::doc::Protocol;
 
-/// The web pods' numbers that the connection budget and the quota build on.
+/// The web pods for a number of users under a tier profile: what the connection budget and
+/// the quota build on. Used for each plant's own Odoo and for the shared Odoo of a cluster
+/// (sized on the users of all its tenants), so both follow one rule.
 pub(crate) struct Web {
+    /// Workers the users need: max(2, ceil(users / 6)).
+    pub(crate) workers_needed: u64,
+    /// Most workers one pod runs: 2 × cpuPerPod.
+    pub(crate) per_pod_max: u64,
+    /// Replicas (the HPA minimum).
+    pub(crate) replicas: u64,
     /// HTTP workers per pod.
-    workers: u32,
+    pub(crate) workers: u64,
     /// HPA maximum.
-    max_replicas: u32,
-    /// Extra pods during a rolling update.
-    surge: u32,
+    pub(crate) max_replicas: u64,
+    /// Extra pods during a rolling update (25 % of the maximum, rounded up).
+    pub(crate) surge: u64,
     /// `db_maxconn` per process.
-    db_maxconn: u32,
+    pub(crate) db_maxconn: u64,
     /// `db_maxconn_gevent`.
-    gevent: u32,
+    pub(crate) gevent: u64,
     /// CPU limit per pod, millicores.
-    cpu_limit_m: u64,
+    pub(crate) cpu_limit_m: u64,
     /// Memory limit per pod, bytes.
-    memory_limit: u64,
+    pub(crate) memory_limit: u64,
     /// `limit_memory_soft` per process, bytes.
-    soft: u64,
+    pub(crate) soft: u64,
+}
+
+/// `limit_memory_soft` per Odoo process (Odoo deployment guide sample).
+const SOFT: u64 = 640 * MI;
+/// Connections kept for the operator and the exporter.
+pub(crate) const OPERATOR_CONNECTIONS: u64 = 10;
+/// PostgreSQL `superuser_reserved_connections`.
+pub(crate) const SUPERUSER_RESERVED: u64 = 3;
+
+/// Sizes the web pods for `users` concurrent users.
+pub(crate) fn web(users: u64, tv: &TierValues) -> Web {
+    let workers_needed = users.div_ceil(6).max(2);
+    let per_pod_max = 2 * u64::from(tv.cpu_per_pod.value);
+    let replicas = workers_needed
+        .div_ceil(per_pod_max)
+        .max(u64::from(tv.min_replicas.value));
+    let workers = workers_needed.div_ceil(replicas).max(2);
+    let max_replicas = replicas * u64::from(tv.hpa_factor.value);
+    let db_maxconn = u64::from(tv.db_maxconn.value);
+    Web {
+        workers_needed,
+        per_pod_max,
+        replicas,
+        workers,
+        max_replicas,
+        surge: max_replicas.div_ceil(4),
+        db_maxconn,
+        // Every supported version (17.0+) has db_maxconn_gevent.
+        gevent: (db_maxconn / 2).max(2),
+        cpu_limit_m: u64::from(tv.cpu_per_pod.value) * 1000,
+        memory_limit: round_up((workers + 1) * SOFT, 64 * MI),
+        soft: SOFT,
+    }
+}
+
+/// The Odoo connection budget of DESIGN §4.4 and its arithmetic: every pod at the HPA maximum
+/// plus surge, the cron processes, read-only integration roles, operator and exporter.
+pub(crate) fn connection_budget(w: &Web, cron_threads: u64, readonly: u64) -> (u64, String) {
+    let budget = (w.max_replicas + w.surge) * (w.workers * w.db_maxconn + w.gevent)
+        + cron_threads * w.db_maxconn
+        + readonly
+        + OPERATOR_CONNECTIONS;
+    let detail = format!(
+        "({} pods at HPA max + {} surge) × ({} workers × db_maxconn {} + gevent {}) + {cron_threads} cron × {} + {readonly} read-only + {OPERATOR_CONNECTIONS} operator/exporter = {budget}",
+        w.max_replicas, w.surge, w.workers, w.db_maxconn, w.gevent, w.db_maxconn
+    );
+    (budget, detail)
 }
 
 /// Odoo with its web pods sized: workers from the users, pods from the tier.
 pub(crate) fn odoo(v: OdooValues, tv: &TierValues) -> (Odoo, Web) {
     let users = v.users;
-    let workers_needed = users.value.div_ceil(6).max(2);
-    let per_pod_max = 2 * tv.cpu_per_pod.value;
-    let replicas_needed = workers_needed.div_ceil(per_pod_max);
-    let replicas = replicas_needed.max(tv.min_replicas.value);
-    let workers = workers_needed.div_ceil(replicas).max(2);
+    let web = web(u64::from(users.value), tv);
+    let narrow = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+    let (workers_needed, replicas, workers) = (web.workers_needed, web.replicas, web.workers);
     let replicas_v = Val::derived(
-        replicas,
+        narrow(replicas),
         "odoo.replicas",
         format!(
-            "max(tier minReplicas {}, ceil({workers_needed} workers / {per_pod_max} per pod)) = {replicas}",
-            tv.min_replicas.value
+            "max(tier minReplicas {}, ceil({workers_needed} workers needed / at most {} per pod (2 × cpuPerPod))) = {replicas}",
+            tv.min_replicas.value, web.per_pod_max
         ),
     );
     let workers_v = Val::derived(
-        workers,
+        narrow(workers),
         "odoo.workers",
         format!(
-            "max(2, ceil(users {} / 6)) = {workers_needed} workers over {replicas} pods: max(2, ceil({workers_needed} / {replicas})) = {workers} per pod",
+            "max(2, ceil(users {} / 6)) = {workers_needed} workers needed, spread over {replicas} replicas: max(2, ceil({workers_needed} / {replicas})) = {workers} per pod",
             users.value
         ),
     );
-    let max_replicas = replicas * tv.hpa_factor.value;
-    let soft = 640 * MI;
+    let max_replicas = web.max_replicas;
+    let soft = SOFT;
     let hard = 1600 * MI;
-    let mem_req = round_up(u64::from(workers) * 325 * MI + 150 * MI, 64 * MI);
-    let mem_lim = round_up(u64::from(workers + 1) * soft, 64 * MI);
-    let cpu_lim = u64::from(tv.cpu_per_pod.value) * 1000;
+    let mem_req = round_up(workers * 325 * MI + 150 * MI, 64 * MI);
+    let mem_lim = web.memory_limit;
+    let cpu_lim = web.cpu_limit_m;
     let cpu_req = cpu_lim / 2;
-    let db_maxconn = tv.db_maxconn.value;
-    // Every supported version (17.0+) has db_maxconn_gevent.
-    let gevent_conns = (db_maxconn / 2).max(2);
-    let gevent = Some(gevent_conns);
+    let db_maxconn = web.db_maxconn;
+    let gevent = Some(narrow(web.gevent));
     let session_redis = v
         .modules
         .value
@@ -80,7 +131,7 @@ pub(crate) fn odoo(v: OdooValues, tv: &TierValues) -> (Odoo, Web) {
         workers: workers_v,
         replicas: replicas_v,
         max_replicas: Val::derived(
-            max_replicas,
+            narrow(max_replicas),
             "odoo.maxReplicas",
             format!(
                 "{replicas} replicas × tier hpaFactor {}",
@@ -134,16 +185,6 @@ pub(crate) fn odoo(v: OdooValues, tv: &TierValues) -> (Odoo, Web) {
         }),
         session_redis,
     };
-    let web = Web {
-        workers,
-        max_replicas,
-        surge: max_replicas.div_ceil(4),
-        db_maxconn,
-        gevent: gevent_conns,
-        cpu_limit_m: cpu_lim,
-        memory_limit: mem_lim,
-        soft,
-    };
     (odoo, web)
 }
 
@@ -163,35 +204,14 @@ pub(crate) fn database(
 ) -> Database {
     let tv = place.profile;
     let (shared, managed) = (place.shared, place.managed);
-    let Web {
-        workers,
-        max_replicas,
-        surge,
-        db_maxconn,
-        gevent: gevent_conns,
-        ..
-    } = *web;
-    let readonly = u32::try_from(
-        integrations
-            .iter()
-            .filter(|i| i.protocol == Protocol::PostgresReadonly)
-            .count(),
-    )
-    .unwrap_or(0)
-        * 5;
-    let operator: u32 = 10;
-    // In u64: every factor is bounded (users ≤ 100 000, tier values range-checked), but their
-    // product need not fit in u32.
-    let budget64 = u64::from(max_replicas + surge) * u64::from(workers * db_maxconn + gevent_conns)
-        + u64::from(tv.cron_threads.value * db_maxconn)
-        + u64::from(readonly)
-        + u64::from(operator);
+    let readonly = 5 * integrations
+        .iter()
+        .filter(|i| i.protocol == Protocol::PostgresReadonly)
+        .count() as u64;
+    let (budget64, budget_detail) =
+        connection_budget(web, u64::from(tv.cron_threads.value), readonly);
     let budget = u32::try_from(budget64).unwrap_or(u32::MAX);
-    let budget_detail = format!(
-        "({max_replicas} pods at HPA max + {surge} surge) × ({workers} workers × db_maxconn {db_maxconn} + gevent {gevent_conns}) + {} cron × {db_maxconn} + {readonly} read-only + {operator} operator/exporter = {budget}",
-        tv.cron_threads.value
-    );
-    let superuser_reserved = 3;
+    let superuser_reserved = u32::try_from(SUPERUSER_RESERVED).unwrap_or(3);
     let reserved = if v.postgres_version.value >= 16 { 5 } else { 0 };
     let (max_conn, reserved_v) = match (
         shared,
@@ -304,26 +324,46 @@ pub(crate) fn quota(web: &Web, database: &Database, redis: bool, tv: &TierValues
     } else {
         u64::from(database.instances.value)
     };
-    let quota_cpu = u64::from(web.max_replicas + web.surge) * web.cpu_limit_m
+    let quota_cpu = (web.max_replicas + web.surge) * web.cpu_limit_m
         + 1000
         + db_pods * pg_cpu
         + if redis { 1000 } else { 0 }
         + 1000;
-    let quota_mem = u64::from(web.max_replicas + web.surge) * web.memory_limit
+    let quota_mem = (web.max_replicas + web.surge) * web.memory_limit
         + u64::from(tv.cron_threads.value + 1) * web.soft
         + db_pods * pg_mem
         + if redis { GI } else { 0 }
         + 2 * GI;
+    let pods = web.max_replicas + web.surge;
+    let redis_part = |cpu: bool| match (redis, cpu) {
+        (false, _) => String::new(),
+        (true, true) => " + Redis 1".to_string(),
+        (true, false) => " + Redis 1Gi".to_string(),
+    };
     Quota {
         cpu_m: Val::derived(
             quota_cpu,
             "quota.cpu",
-            "web pods at HPA max + surge, cron, PostgreSQL instances, Redis, restore test",
+            format!(
+                "{pods} web pods (HPA max + surge) × {} + cron 1 + {db_pods} PostgreSQL × {}{} + restore test 1 = {}",
+                units::fmt_cpu(web.cpu_limit_m),
+                units::fmt_cpu(pg_cpu),
+                redis_part(true),
+                units::fmt_cpu(quota_cpu)
+            ),
         ),
         memory: Val::derived(
             quota_mem,
             "quota.memory",
-            "web pods at HPA max + surge, cron, PostgreSQL instances, Redis, restore test",
+            format!(
+                "{pods} web pods × {} + cron {} × {} + {db_pods} PostgreSQL × {}{} + restore test 2Gi = {}",
+                fmt_bytes(web.memory_limit),
+                tv.cron_threads.value + 1,
+                fmt_bytes(web.soft),
+                fmt_bytes(pg_mem),
+                redis_part(false),
+                fmt_bytes(quota_mem)
+            ),
         ),
     }
 }

@@ -207,22 +207,14 @@ fn clusters(fleet: &Fleet, plants: &[ResolvedPlant], diags: &mut Vec<Diagnostic>
             .filter(|p| p.tenancy.value == Tenancy::Shared)
             .collect();
         let shared_users: u64 = shared.iter().map(|p| u64::from(p.odoo.users.value)).sum();
+        // The shared Odoo is sized like a plant's own, with the `standard` profile.
         let std = fleet.tier(blueprint_syntax::doc::Tier::Standard);
-        let workers_needed = shared_users.div_ceil(6).max(2);
-        let per_pod = 2 * u64::from(std.cpu_per_pod.value);
-        let replicas = workers_needed
-            .div_ceil(per_pod)
-            .max(u64::from(std.min_replicas.value));
-        let workers = workers_needed.div_ceil(replicas).max(2);
-        let max_replicas = replicas * u64::from(std.hpa_factor.value);
-        let surge = max_replicas.div_ceil(4);
-        let dbc = u64::from(std.db_maxconn.value);
-        let gevent = (dbc / 2).max(2);
+        let web = crate::resolve::sizing::web(shared_users, std);
         let (mut cpu, mut mem) = (0u64, 0u64);
         if !shared.is_empty() {
-            cpu += (max_replicas + surge) * u64::from(std.cpu_per_pod.value) * 1000 + 1000;
-            mem +=
-                (max_replicas + surge) * (workers + 1) * 640 * 1024 * 1024 + 2 * 1024 * 1024 * 1024;
+            // Web pods at the HPA maximum plus surge, and the cron pod.
+            cpu += (web.max_replicas + web.surge) * web.cpu_limit_m + 1000;
+            mem += (web.max_replicas + web.surge) * web.memory_limit + 2 * 1024 * 1024 * 1024;
         }
         for p in tenants
             .iter()
@@ -247,6 +239,25 @@ fn clusters(fleet: &Fleet, plants: &[ResolvedPlant], diags: &mut Vec<Diagnostic>
                         })
                         .help("raise the cluster's capacity, or move a plant to another cluster or to `dedicated-cluster`"),
                 );
+            // The largest dedicated-namespace tenants are the other places involved.
+            let ns: Vec<&&ResolvedPlant> = tenants
+                .iter()
+                .filter(|p| p.tenancy.value == Tenancy::DedicatedNamespace)
+                .collect();
+            if let Some(last) = diags.last_mut() {
+                for p in largest(&ns, |p| p.quota.cpu_m.value) {
+                    last.secondary.push(blueprint_diagnostics::Label {
+                        span: span_of(p, &p.tenancy.origin),
+                        message: format!(
+                            "{}/{}: quota {} CPU, {}",
+                            p.name.value,
+                            p.env,
+                            fmt_cpu(p.quota.cpu_m.value),
+                            units::fmt_bytes_approx(p.quota.memory.value)
+                        ),
+                    });
+                }
+            }
         }
         if let Some((w, tz, span)) = c.maintenance {
             let cw = units::window_utc(w, tz);
@@ -277,17 +288,28 @@ fn clusters(fleet: &Fleet, plants: &[ResolvedPlant], diags: &mut Vec<Diagnostic>
         }
         if let (Some((max, reserved, span)), false) = (c.postgres, shared.is_empty()) {
             // Shared tenants have only inbound HTTPS integrations (BP1008): no read-only roles.
-            let budget = (max_replicas + surge) * (workers * dbc + gevent)
-                + u64::from(std.cron_threads.value) * dbc
-                + 10;
-            let usable = u64::from(max.saturating_sub(reserved.saturating_add(3)));
+            let (budget, detail) = crate::resolve::sizing::connection_budget(
+                &web,
+                u64::from(std.cron_threads.value),
+                0,
+            );
+            let superuser = crate::resolve::sizing::SUPERUSER_RESERVED;
+            let usable = u64::from(max).saturating_sub(u64::from(reserved) + superuser);
             if budget > usable {
-                diags.push(
-                    Diagnostic::new(codes::CONNECTION_BUDGET, format!("the shared Odoo of cluster `{name}` may open {budget} connections; its PostgreSQL allows {usable}"))
-                        .at(span, "too few connections")
-                        .note(format!("{} shared tenants, {shared_users} users: ({max_replicas} pods + {surge} surge) × ({workers} workers × db_maxconn {dbc} + gevent {gevent}) + {} cron × {dbc} + 10 operator/exporter = {budget}; usable = max_connections {max} − superuser_reserved 3 − reserved {reserved} = {usable}", shared.len(), std.cron_threads.value))
-                        .help(format!("raise `maxConnections` to {} or more, or move tenants to another cluster", budget + 3 + u64::from(reserved))),
-                );
+                let mut d = Diagnostic::new(codes::CONNECTION_BUDGET, format!("the shared Odoo of cluster `{name}` may open {budget} connections; its PostgreSQL allows {usable}"))
+                    .at(span, "too few connections")
+                    .note(format!("{} shared tenant environments, {shared_users} users: {detail}; usable = max_connections {max} − superuser_reserved {superuser} − reserved {reserved} = {usable}", shared.len()));
+                // The tenants with the most users are the other places involved.
+                for p in largest(&shared, |p| u64::from(p.odoo.users.value)) {
+                    d = d.also(
+                        span_of(p, &p.odoo.users.origin),
+                        format!("{} users ({}/{})", p.odoo.users.value, p.name.value, p.env),
+                    );
+                }
+                diags.push(d.help(format!(
+                    "raise `maxConnections` to {} or more, or move tenants to another cluster",
+                    budget + superuser + u64::from(reserved)
+                )));
             }
         }
     }
@@ -359,9 +381,51 @@ fn generated_names(fleet: &Fleet, plants: &[ResolvedPlant], diags: &mut Vec<Diag
 }
 
 /// Every fleet-wide rule.
+/// BP3011: `<plant>-<env>` must name one plant environment only: plant `a` with environment
+/// `b-prod` and plant `a-b` in `prod` would share namespace `a-b-prod` (and backup paths).
+fn namespaces(plants: &[ResolvedPlant], diags: &mut Vec<Diagnostic>) {
+    let mut seen: BTreeMap<&str, &ResolvedPlant> = BTreeMap::new();
+    for p in plants {
+        match seen.get(p.namespace.as_str()) {
+            Some(first) if first.name.value != p.name.value => diags.push(
+                Diagnostic::new(
+                    codes::NAMESPACE_COLLISION,
+                    format!(
+                        "namespace `{}` would hold both {}/{} and {}/{}",
+                        p.namespace, first.name.value, first.env, p.name.value, p.env
+                    ),
+                )
+                .at(span_of(p, &p.name.origin), format!("{} in environment {}", p.name.value, p.env))
+                .also(span_of(first, &first.name.origin), format!("{} in environment {}", first.name.value, first.env))
+                .help("rename the environment or the plant so that `<plant>-<env>` differs; namespaces, directories and backup paths are derived from it"),
+            ),
+            Some(_) => {}
+            None => {
+                seen.insert(&p.namespace, p);
+            }
+        }
+    }
+}
+
 pub(crate) fn check_fleet(fleet: &Fleet, plants: &[ResolvedPlant], diags: &mut Vec<Diagnostic>) {
+    namespaces(plants, diags);
     hosts(fleet, plants, diags);
     networks(plants, diags);
     clusters(fleet, plants, diags);
     generated_names(fleet, plants, diags);
+}
+
+/// The three tenants with the largest `key`, largest first (ties by name and environment).
+fn largest<'a>(
+    tenants: &[&&'a ResolvedPlant],
+    key: impl Fn(&ResolvedPlant) -> u64,
+) -> Vec<&'a ResolvedPlant> {
+    let mut v: Vec<&ResolvedPlant> = tenants.iter().map(|p| **p).collect();
+    v.sort_by(|a, b| {
+        key(b)
+            .cmp(&key(a))
+            .then_with(|| (&a.name.value, &a.env).cmp(&(&b.name.value, &b.env)))
+    });
+    v.truncate(3);
+    v
 }

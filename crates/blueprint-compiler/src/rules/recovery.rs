@@ -123,12 +123,30 @@ fn rpo_zero_needs_sync(s: &Subject<'_>, diags: &mut Vec<Diagnostic>) {
     }
     let (tier, tv) = (s.head.tier, s.place.profile);
     let zones = s.region_info.zones;
-    diags.push(
-        Diagnostic::new(codes::RPO_ZERO_NEEDS_SYNC, "recovery.rpo 0 needs synchronous replication to at least three instances across three zones")
-            .at(s.rpo_span(), "rpo zero")
-            .note(format!("tier {}: synchronousReplication {}, {} PostgreSQL instances; region {}: {zones} zones", tier.value, tv.synchronous_replication.value, s.database.instances.value, s.head.region.value))
-            .help("use tier `critical` (synchronous_mode_strict, three instances) in a region with three zones, or accept an rpo above zero"),
-    );
+    let mut d = Diagnostic::new(codes::RPO_ZERO_NEEDS_SYNC, "recovery.rpo 0 needs synchronous replication to at least three instances across three zones")
+        .at(s.rpo_span(), "rpo zero")
+        .note(format!("tier {}: synchronousReplication {}, {} PostgreSQL instances; region {}: {zones} zones", tier.value, tv.synchronous_replication.value, s.database.instances.value, s.head.region.value));
+    // A fleet override of the profile is the other place involved.
+    for (origin, what) in [
+        (
+            &tv.synchronous_replication.origin,
+            "synchronousReplication set here",
+        ),
+        (&s.database.instances.origin, "postgresInstances set here"),
+    ] {
+        if let Origin::Tier {
+            span, fleet: true, ..
+        } = origin
+        {
+            d = d.also(*span, what);
+        }
+    }
+    let help = if tier.value == blueprint_syntax::doc::Tier::Critical {
+        "keep `synchronousReplication = true` and `postgresInstances` at 3 or more for tier `critical` in fleet.toml, use a region with three zones, or accept an rpo above zero"
+    } else {
+        "use tier `critical` (synchronous_mode_strict, three instances) in a region with three zones, or accept an rpo above zero"
+    };
+    diags.push(d.help(help));
 }
 
 /// BP2001: without a streaming standby, losing the instance or its zone loses the archive
@@ -230,11 +248,38 @@ fn pitr_beyond_retention(s: &Subject<'_>, diags: &mut Vec<Diagnostic>) {
             fmt_duration(max_ret)
         )
     };
+    let (needs, how) = if managed {
+        (
+            format!("a backup retention period of {retention_days} days"),
+            "RDS restores to any point within its backup retention period".to_string(),
+        )
+    } else {
+        (
+            format!("repo1-retention-full={retention_days} days"),
+            format!(
+                "retention-full-type=time keeps the newest full backup older than {retention_days}d, so the oldest restorable point is at least {retention_days}d back"
+            ),
+        )
+    };
     diags.push(
-        Diagnostic::new(code, format!("recovery.pitrWindow {} needs repo1-retention-full={retention_days} days; {who}", fmt_duration(pitr.value)))
-            .at(pitr_span, "window too long")
-            .note(format!("retention-full-type=time keeps the newest full backup older than {retention_days}d, so the oldest restorable point is at least {retention_days}d back"))
-            .help(format!("set pitrWindow to {} or less{}", fmt_duration(max_ret), if managed { "" } else { ", or raise tiers.<tier>.maxRetention in fleet.toml" })),
+        Diagnostic::new(
+            code,
+            format!(
+                "recovery.pitrWindow {} needs {needs}; {who}",
+                fmt_duration(pitr.value)
+            ),
+        )
+        .at(pitr_span, "window too long")
+        .note(how)
+        .help(format!(
+            "set pitrWindow to {} or less{}",
+            fmt_duration(max_ret),
+            if managed {
+                ""
+            } else {
+                ", or raise tiers.<tier>.maxRetention in fleet.toml"
+            }
+        )),
     );
 }
 
