@@ -62,11 +62,46 @@ fn every_case_reports_its_expected_findings_at_the_right_place() {
         if !got.iter().any(|g| g.starts_with(&code)) {
             failures.push(format!("{name}: no {code} finding, got {got:?}"));
         }
-        insta::with_settings!({ snapshot_path => root().join("tests/snapshots"), prepend_module_to_snapshot => false, omit_expression => true }, {
-            insta::assert_snapshot!(format!("check__{name}"), out);
+        // Every case is compared even when an earlier snapshot differs: insta reports each
+        // difference as it panics, and the failures are listed together at the end.
+        let compared = std::panic::catch_unwind(|| {
+            insta::with_settings!({ snapshot_path => root().join("tests/snapshots"), prepend_module_to_snapshot => false, omit_expression => true }, {
+                insta::assert_snapshot!(format!("check__{name}"), out);
+            });
         });
+        if compared.is_err() {
+            failures.push(format!(
+                "{name}: output differs from tests/snapshots/check__{name}.snap"
+            ));
+        }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_snapshot_belongs_to_a_case() {
+    let cases: Vec<String> = case_dirs()
+        .iter()
+        .map(|d| d.file_name().expect("name").to_string_lossy().into_owned())
+        .collect();
+    let mut orphans = Vec::new();
+    for entry in std::fs::read_dir(root().join("tests/snapshots")).expect("tests/snapshots") {
+        let name = entry
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
+        let case = name
+            .strip_prefix("check__")
+            .and_then(|n| n.strip_suffix(".snap"));
+        if !case.is_some_and(|c| cases.iter().any(|d| d == c)) {
+            orphans.push(name);
+        }
+    }
+    assert!(
+        orphans.is_empty(),
+        "snapshots no case produces (delete them): {orphans:?}"
+    );
 }
 
 #[test]
