@@ -4,6 +4,7 @@
 //! [`choice!`](crate::choice), which also derive their JSON Schema, so the schema and the
 //! decoder share one list of keys.
 
+use crate::MAX_FINDINGS_PER_FILE;
 use crate::node::{Key, Node, NodeKind};
 use blueprint_diagnostics::{Diagnostic, Span, codes};
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
@@ -99,6 +100,12 @@ pub trait Decode: Sized {
     fn absent() -> Option<Self> {
         None
     }
+
+    /// For a top-level document, the `kind` it declares (`Plant`, `Fleet`): [`decode`] refuses
+    /// a document of another known kind before reading it. Set by `record!`'s `[kind = …]`.
+    ///
+    /// [`decode`]: crate::decode()
+    const KIND: Option<&'static str> = None;
 }
 
 impl Cx {
@@ -130,9 +137,18 @@ impl Cx {
         }
     }
 
-    /// Reports a finding.
+    /// Reports a finding. Past [`MAX_FINDINGS_PER_FILE`] findings they are dropped (one more is
+    /// kept, so [`decode`](crate::decode()) knows to say that some were left out).
     pub fn report(&mut self, d: Diagnostic) {
-        self.diagnostics.push(d);
+        if !self.is_full() {
+            self.diagnostics.push(d);
+        }
+    }
+
+    /// Whether further findings would be dropped, so building them can be skipped.
+    #[must_use]
+    pub fn is_full(&self) -> bool {
+        self.diagnostics.len() > MAX_FINDINGS_PER_FILE
     }
 
     /// Reports a value of the wrong type.
@@ -184,6 +200,9 @@ impl Cx {
         for (k, _) in entries {
             if known.contains(&k.name.as_str()) {
                 continue;
+            }
+            if self.is_full() {
+                return;
             }
             let mut d = Diagnostic::new(
                 codes::UNKNOWN_KEY,
@@ -321,29 +340,52 @@ impl Decode for bool {
 
 impl Decode for u32 {
     fn decode(node: &Node, cx: &mut Cx) -> Option<Self> {
-        match &node.kind {
+        let raw = match &node.kind {
             NodeKind::Int { value, raw } => match u32::try_from(*value) {
-                Ok(v) => Some(v),
-                Err(_) => {
-                    let msg = format!(
-                        "{} must be a whole number from 0 to {}, found {raw}",
-                        cx.here(),
-                        u32::MAX
-                    );
-                    cx.report(
-                        Diagnostic::new(codes::OUT_OF_RANGE, msg)
-                            .at(node.span, "out of range")
-                            .help("use a smaller, non-negative number"),
-                    );
-                    None
-                }
+                Ok(v) => return Some(v),
+                Err(_) => raw,
             },
+            // An integer too large for i64 is read as a float: still a whole number.
+            NodeKind::Float { raw } if is_whole_number(raw) => raw,
             _ => {
                 cx.wrong_type(node, "a whole number");
-                None
+                return None;
             }
-        }
+        };
+        let msg = format!(
+            "{} must be a whole number from 0 to {}, found {raw}",
+            cx.here(),
+            u32::MAX
+        );
+        let help = if raw.starts_with('-') {
+            "use a number of 0 or more".to_string()
+        } else {
+            format!("use a number of at most {}", u32::MAX)
+        };
+        cx.report(
+            Diagnostic::new(codes::OUT_OF_RANGE, msg)
+                .at(node.span, "out of range")
+                .help(help),
+        );
+        None
     }
+}
+
+/// Whether a number as written (YAML or TOML) is an integer: digits with an optional sign,
+/// `_` separators, or a `0x`/`0o`/`0b` prefix; not `1.5`, `1e3` or `inf`.
+fn is_whole_number(raw: &str) -> bool {
+    let body: String = raw.chars().filter(|c| *c != '_').collect();
+    let body = body.strip_prefix(['-', '+']).unwrap_or(&body);
+    let (digits, radix) = if let Some(d) = body.strip_prefix("0x") {
+        (d, 16)
+    } else if let Some(d) = body.strip_prefix("0o") {
+        (d, 8)
+    } else if let Some(d) = body.strip_prefix("0b") {
+        (d, 2)
+    } else {
+        (body, 10)
+    };
+    !digits.is_empty() && digits.chars().all(|c| c.is_digit(radix))
 }
 
 impl<T: Decode> Decode for Vec<T> {
@@ -469,10 +511,11 @@ macro_rules! choice {
     };
 }
 
-/// Declares a record read from a mapping with exactly the listed keys.
+/// Declares a record read from a mapping with exactly the listed keys. A top-level document
+/// names its `kind` (`[kind = "Plant"]`), see [`Decode::KIND`].
 #[macro_export]
 macro_rules! record {
-    ($(#[$m:meta])* pub struct $name:ident ($what:literal) { $( $(#[$fm:meta])* pub $field:ident : $ty:ty => $key:literal ),* $(,)? }) => {
+    ($(#[$m:meta])* pub struct $name:ident ($what:literal) $([kind = $kind:literal])? { $( $(#[$fm:meta])* pub $field:ident : $ty:ty => $key:literal ),* $(,)? }) => {
         $(#[$m])*
         #[derive(Debug, Clone, PartialEq, schemars::JsonSchema)]
         #[serde(deny_unknown_fields)]
@@ -486,6 +529,8 @@ macro_rules! record {
         }
 
         impl $crate::decode::Decode for $name {
+            $( const KIND: Option<&'static str> = Some($kind); )?
+
             fn decode(node: &$crate::Node, cx: &mut $crate::decode::Cx) -> Option<Self> {
                 let entries = cx.map(node, $what)?;
                 cx.unknown_keys(entries, Self::KEYS, $what);
@@ -494,4 +539,118 @@ macro_rules! record {
             }
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::doc::Odoo;
+    use crate::{Format, Limits};
+    use blueprint_diagnostics::SourceMap;
+
+    /// The findings of decoding `odoo` of a file with the format of `path`.
+    fn odoo_findings(path: &str, text: &str) -> Vec<Diagnostic> {
+        let mut map = SourceMap::new();
+        let id = map.add(path, text.to_string());
+        let format = Format::of_path(path).expect("an input file name");
+        let p = crate::parse(&map, id, format, &Limits::default());
+        assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
+        let root = p.root.expect("parsed");
+        let mut cx = Cx::new();
+        let _: Option<Odoo> = cx.field(&root, "odoo").flatten();
+        cx.diagnostics
+    }
+
+    fn one(findings: &[Diagnostic]) -> (&str, &str, &str) {
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        let d = &findings[0];
+        (d.code.0, &d.message, d.help.as_deref().unwrap_or(""))
+    }
+
+    #[test]
+    fn a_whole_number_beyond_i64_is_out_of_range_not_the_wrong_type() {
+        let msg = "`odoo.users` must be a whole number from 0 to 4294967295, found 99999999999999999999999";
+        for (path, text) in [
+            ("x.yaml", "odoo:\n  users: 99999999999999999999999\n"),
+            ("x.toml", "[odoo]\nusers = 99999999999999999999999\n"),
+        ] {
+            let f = odoo_findings(path, text);
+            assert_eq!(
+                one(&f),
+                ("BP0014", msg, "use a number of at most 4294967295"),
+                "{path}"
+            );
+        }
+        let f = odoo_findings("x.toml", "[odoo]\nusers = 0xFFFF_FFFF_FFFF_FFFF_FF\n");
+        assert_eq!(one(&f).0, "BP0014", "{f:?}");
+        let f = odoo_findings("x.yaml", "odoo:\n  users: 4294967296\n");
+        assert_eq!(one(&f).0, "BP0014");
+    }
+
+    #[test]
+    fn a_negative_whole_number_is_out_of_range() {
+        for (path, text, found) in [
+            ("x.yaml", "odoo:\n  users: -3\n", "-3"),
+            ("x.toml", "[odoo]\nusers = -3\n", "-3"),
+            (
+                "x.yaml",
+                "odoo:\n  users: -99999999999999999999999\n",
+                "-99999999999999999999999",
+            ),
+        ] {
+            let f = odoo_findings(path, text);
+            let msg =
+                format!("`odoo.users` must be a whole number from 0 to 4294967295, found {found}");
+            assert_eq!(
+                one(&f),
+                ("BP0014", msg.as_str(), "use a number of 0 or more"),
+                "{path}"
+            );
+        }
+    }
+
+    #[test]
+    fn fractions_and_text_are_still_the_wrong_type_for_a_whole_number() {
+        for (path, text) in [
+            ("x.yaml", "odoo:\n  users: 1.5\n"),
+            ("x.yaml", "odoo:\n  users: 1e30\n"),
+            ("x.yaml", "odoo:\n  users: .inf\n"),
+            ("x.yaml", "odoo:\n  users: \"5\"\n"),
+            ("x.toml", "[odoo]\nusers = 1.5\n"),
+            ("x.toml", "[odoo]\nusers = inf\n"),
+        ] {
+            let f = odoo_findings(path, text);
+            assert_eq!(one(&f).0, "BP0011", "{text}");
+        }
+    }
+
+    #[test]
+    fn integers_as_written_are_recognised_as_whole_numbers() {
+        for raw in [
+            "0",
+            "-3",
+            "+7",
+            "1_000",
+            "0xFF",
+            "0o17",
+            "0b101",
+            "99999999999999999999",
+        ] {
+            assert!(is_whole_number(raw), "{raw}");
+        }
+        for raw in ["1.5", "1e3", "inf", "nan", "-", "0x", "0xZZ", "+"] {
+            assert!(!is_whole_number(raw), "{raw}");
+        }
+    }
+
+    #[test]
+    fn a_context_keeps_one_finding_past_the_cap_and_drops_the_rest() {
+        let mut cx = Cx::new();
+        for i in 0..500 {
+            assert_eq!(cx.is_full(), i > MAX_FINDINGS_PER_FILE);
+            cx.report(Diagnostic::new(codes::UNKNOWN_KEY, format!("finding {i}")));
+        }
+        assert_eq!(cx.diagnostics.len(), MAX_FINDINGS_PER_FILE + 1);
+        assert_eq!(cx.diagnostics[0].message, "finding 0");
+    }
 }

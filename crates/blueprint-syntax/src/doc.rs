@@ -4,7 +4,8 @@
 //! parses them (policy rules, `BP4xxx`) so a bad value is reported with its meaning.
 
 use crate::decode::{NamedMap, Spanned};
-use crate::{choice, record};
+use crate::{Node, choice, record};
+use blueprint_diagnostics::{Diagnostic, codes};
 
 /// Text with its span.
 pub type Text = Spanned<String>;
@@ -32,6 +33,41 @@ choice! {
 choice! {
     /// `kind` of a fleet file.
     pub enum FleetKind [code = blueprint_diagnostics::codes::UNSUPPORTED_VERSION] { Fleet = "Fleet" }
+}
+
+/// Each kind of top-level document, what it is called and where its file belongs: the help for
+/// a file of one kind found where another is expected.
+const KINDS: &[(&str, &str, &str)] = &[
+    (
+        "Plant",
+        "a plant file",
+        "a plant file belongs in the plants directory or a subdirectory under its own name (DIR/NAME.yaml), not as DIR/fleet.toml",
+    ),
+    (
+        "Fleet",
+        "a fleet file",
+        "a fleet.toml belongs directly in the plants directory (DIR/fleet.toml), not in a subdirectory",
+    ),
+];
+
+/// The finding for a document whose `kind` is another known kind than `expected`: the file
+/// is in the wrong place, so reading the rest of it would only report every key as unknown.
+pub(crate) fn misplaced_kind(root: &Node, expected: &str) -> Option<Diagnostic> {
+    let kind = root.get("kind")?;
+    let found = kind.as_str().filter(|k| *k != expected)?;
+    let (_, what, help) = KINDS.iter().find(|(k, _, _)| *k == found)?;
+    let wanted = KINDS
+        .iter()
+        .find(|(k, _, _)| *k == expected)
+        .map_or(expected, |(_, w, _)| *w);
+    Some(
+        Diagnostic::new(
+            codes::UNSUPPORTED_VERSION,
+            format!("`kind` must be `{expected}` here, found `{found}`"),
+        )
+        .at(kind.span, format!("{what} where {wanted} is expected"))
+        .help(*help),
+    )
 }
 
 choice! {
@@ -217,7 +253,7 @@ record! {
 
 record! {
     /// The settings a plant file, an environment overlay and fleet defaults share.
-    pub struct PlantDoc ("plant") {
+    pub struct PlantDoc ("plant") [kind = "Plant"] {
         /// Always `blueprint/v1`.
         pub api_version: Option<Spanned<ApiVersion>> => "apiVersion",
         /// Always `Plant`.
@@ -521,7 +557,7 @@ record! {
 
 record! {
     /// The fleet file.
-    pub struct FleetDoc ("fleet") {
+    pub struct FleetDoc ("fleet") [kind = "Fleet"] {
         /// Always `blueprint/v1`.
         pub api_version: Spanned<ApiVersion> => "apiVersion",
         /// Always `Fleet`.

@@ -46,16 +46,11 @@ impl Converter<'_> {
         let kind = match v.get_ref() {
             DeValue::String(s) => NodeKind::Str(s.to_string()),
             DeValue::Integer(i) => {
-                let raw = i.as_str().to_string();
-                let digits: String = raw.chars().filter(|c| *c != '_').collect();
-                let body = digits.trim_start_matches(['+']);
-                let body = body
-                    .strip_prefix("0x")
-                    .or_else(|| body.strip_prefix("0o"))
-                    .or_else(|| body.strip_prefix("0b"))
-                    .unwrap_or(body);
-                match i64::from_str_radix(body, i.radix()) {
+                // `as_str` is the digits alone (no `0x`, no `_`); `Display` adds the prefix back.
+                let raw = i.to_string();
+                match i64::from_str_radix(i.as_str(), i.radix()) {
                     Ok(value) => NodeKind::Int { value, raw },
+                    // Too large for i64: kept as written, as YAML does.
                     Err(_) => NodeKind::Float { raw },
                 }
             }
@@ -108,6 +103,17 @@ pub(crate) fn parse(text: &str, file: FileId, limits: &Limits) -> Parsed {
                 r.end.max(r.start + 1).min(text.len().max(r.start)),
             );
             let message = e.message().trim().to_string();
+            if crate::is_nesting_limit(&message) {
+                diagnostics.push(
+                    Diagnostic::new(
+                        codes::TOO_DEEP_OR_LARGE,
+                        format!("nesting too deep: {message}"),
+                    )
+                    .at(span, "too deep")
+                    .help("plant and fleet files need only a few levels; flatten this value"),
+                );
+                continue;
+            }
             if !message.contains("duplicate key") {
                 diagnostics.push(
                     Diagnostic::new(codes::SYNTAX, format!("TOML syntax error: {message}"))
@@ -213,4 +219,50 @@ fn first_definition(text: &str, before: usize, key: &str, header: bool) -> Optio
         offset += line.len();
     }
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use blueprint_diagnostics::FileId;
+
+    fn parse_text(text: &str) -> Parsed {
+        parse(text, FileId(0), &Limits::default())
+    }
+
+    #[test]
+    fn nesting_past_the_toml_recursion_limit_is_too_deep_not_a_syntax_error() {
+        for text in [
+            format!("a = {}{}\n", "[".repeat(10_000), "]".repeat(10_000)),
+            format!("a = {}1{}\n", "{b = ".repeat(300), "}".repeat(300)),
+        ] {
+            let p = parse_text(&text);
+            assert!(p.root.is_none());
+            assert_eq!(p.diagnostics.len(), 1, "{:?}", p.diagnostics);
+            let d = &p.diagnostics[0];
+            assert_eq!(d.code, codes::TOO_DEEP_OR_LARGE, "{d:?}");
+            assert!(d.message.starts_with("nesting too deep"), "{d:?}");
+            assert!(d.help.as_deref().unwrap_or("").contains("flatten"), "{d:?}");
+        }
+    }
+
+    #[test]
+    fn integers_keep_their_base_and_those_beyond_i64_are_kept_as_written() {
+        let p = parse_text(
+            "big = 99999999999999999999999\nhex = 0xFF\nbighex = 0xFFFF_FFFF_FFFF_FFFF_FF\nneg = -5\n",
+        );
+        let root = p.root.expect("parsed");
+        let kind = |key: &str| root.get(key).map(|n| n.kind.clone());
+        let float = |raw: &str| Some(NodeKind::Float { raw: raw.into() });
+        let int = |value: i64, raw: &str| {
+            Some(NodeKind::Int {
+                value,
+                raw: raw.into(),
+            })
+        };
+        assert_eq!(kind("big"), float("99999999999999999999999"));
+        assert_eq!(kind("hex"), int(255, "0xFF"));
+        assert_eq!(kind("bighex"), float("0xFFFFFFFFFFFFFFFFFF"));
+        assert_eq!(kind("neg"), int(-5, "-5"));
+    }
 }

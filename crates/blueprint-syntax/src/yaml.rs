@@ -8,6 +8,7 @@ use crate::node::{Key, Node, NodeKind};
 use crate::{Limits, Parsed};
 use blueprint_diagnostics::{Diagnostic, FileId, Span, codes};
 use saphyr_parser::{Event, Parser, ScalarStyle, Span as YSpan};
+use std::collections::HashMap;
 
 /// Character index → byte offset (the parser counts characters).
 struct Offsets {
@@ -39,6 +40,8 @@ enum Frame {
     Map {
         start: usize,
         entries: Vec<(Key, Node)>,
+        /// Each key of `entries` and where it was written, so a duplicate is found in O(1).
+        seen: HashMap<String, Span>,
         pending: Option<Key>,
     },
     Seq {
@@ -183,22 +186,26 @@ impl Builder<'_> {
                 None
             }
             Some(Frame::Map {
-                entries, pending, ..
+                entries,
+                seen,
+                pending,
+                ..
             }) => {
                 if let Some(key) = pending.take() {
-                    if let Some((first, _)) = entries.iter().find(|(k, _)| k.name == key.name) {
+                    if let Some(&first) = seen.get(&key.name) {
                         finding = Some(
                             Diagnostic::new(
                                 codes::DUPLICATE_KEY,
                                 format!("key `{}` appears twice in this mapping", key.name),
                             )
                             .at(key.span, "duplicate key")
-                            .also(first.span, "first written here")
+                            .also(first, "first written here")
                             .help(
                                 "keep one of the two entries; YAML does not merge duplicate keys",
                             ),
                         );
                     } else {
+                        seen.insert(key.name.clone(), key.span);
                         entries.push((key, node));
                     }
                 } else {
@@ -297,7 +304,7 @@ pub(crate) fn parse(text: &str, file: FileId, limits: &Limits) -> Parsed {
             Err(e) => {
                 let m = e.marker();
                 let at = b.offsets.byte(m.index());
-                let d = if e.info().contains("recursion") || e.info().contains("depth") {
+                let d = if crate::is_nesting_limit(e.info()) {
                     Diagnostic::new(
                         codes::TOO_DEEP_OR_LARGE,
                         format!("nesting too deep: {}", e.info()),
@@ -397,6 +404,7 @@ pub(crate) fn parse(text: &str, file: FileId, limits: &Limits) -> Parsed {
                         Frame::Map {
                             start: span.start as usize,
                             entries: Vec::new(),
+                            seen: HashMap::new(),
                             pending: None,
                         },
                         span,
@@ -429,5 +437,58 @@ pub(crate) fn parse(text: &str, file: FileId, limits: &Limits) -> Parsed {
     Parsed {
         root,
         diagnostics: b.diagnostics,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_text(text: &str) -> Parsed {
+        parse(text, FileId(0), &Limits::default())
+    }
+
+    #[test]
+    fn a_duplicate_among_ten_thousand_keys_is_found_once_with_its_first_place() {
+        let mut text: String = (0..10_000).map(|i| format!("key{i}: {i}\n")).collect();
+        let first = text.find("key5000:").expect("written");
+        let again = text.len();
+        text.push_str("key5000: 1\n");
+        let limits = Limits {
+            max_nodes: 100_000,
+            ..Limits::default()
+        };
+        let p = parse(&text, FileId(0), &limits);
+        assert_eq!(p.diagnostics.len(), 1, "{:?}", p.diagnostics);
+        let d = &p.diagnostics[0];
+        assert_eq!(d.code, codes::DUPLICATE_KEY);
+        assert_eq!(
+            d.primary.as_ref().map(|l| l.span.start as usize),
+            Some(again)
+        );
+        assert_eq!(
+            d.secondary.first().map(|l| l.span.start as usize),
+            Some(first)
+        );
+        let root = p.root.expect("parsed");
+        assert_eq!(root.as_map().map(<[_]>::len), Some(10_000));
+    }
+
+    #[test]
+    fn the_same_key_in_two_mappings_is_not_a_duplicate() {
+        let p = parse_text("a:\n  x: 1\nb:\n  x: 2\n  y:\n    x: 3\n");
+        assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
+    }
+
+    #[test]
+    fn an_integer_beyond_i64_is_kept_as_written() {
+        let p = parse_text("users: -99999999999999999999999\n");
+        let root = p.root.expect("parsed");
+        assert_eq!(
+            root.get("users").map(|n| &n.kind),
+            Some(&NodeKind::Float {
+                raw: "-99999999999999999999999".into()
+            })
+        );
     }
 }
