@@ -12,38 +12,20 @@ pub(crate) fn root() -> PathBuf {
         .to_path_buf()
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("readable test dir")
-        .map(|e| e.expect("entry").path())
-        .collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            walk(&p, out);
-        } else if blueprint_syntax::Format::of_path(&p.to_string_lossy()).is_some() {
-            out.push(p);
-        }
-    }
-}
-
-/// Reads `base/plants` (sorted, any depth) with paths shown relative to `base`.
+/// Reads `base/plants` with the CLI's walk (sorted, any depth, hidden entries skipped), with
+/// paths shown relative to `base`.
 pub(crate) fn read_inputs(base: &Path, plants: &str) -> Vec<Input> {
-    let dir = base.join(plants);
-    let mut files = Vec::new();
-    walk(&dir, &mut files);
-    files
-        .into_iter()
-        .map(|p| Input {
-            path: p
-                .strip_prefix(base)
-                .expect("under base")
-                .to_string_lossy()
-                .replace('\\', "/"),
-            bytes: std::fs::read(&p).expect("readable"),
-            is_fleet: p == dir.join("fleet.toml"),
-        })
-        .collect()
+    let mut inputs =
+        blueprint_cli::walk::read_inputs(&base.join(plants)).expect("readable test dir");
+    let prefix = format!("{}/", base.to_string_lossy().replace('\\', "/"));
+    for input in &mut inputs {
+        input.path = input
+            .path
+            .strip_prefix(&prefix)
+            .expect("under base")
+            .to_string();
+    }
+    inputs
 }
 
 /// Compiles `base/plants` and returns the compilation and its human output.

@@ -6,7 +6,6 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod commands;
-mod walk;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -86,6 +85,10 @@ enum Command {
         /// Tenancy.
         #[arg(long, default_value = "dedicated-namespace")]
         tenancy: String,
+        /// Odoo image for a dedicated plant, pinned by digest
+        /// (`registry/path/odoo:18.0@sha256:<digest>`); default: the fleet's platform image.
+        #[arg(long, value_name = "REF", conflicts_with = "fleet")]
+        image: Option<String>,
         /// Plants directory to write into.
         #[arg(long, default_value = "plants")]
         dir: PathBuf,
@@ -112,9 +115,10 @@ fn main() -> ExitCode {
             name: Some(name),
             tier,
             tenancy,
+            image,
             dir,
             fleet: false,
-        } => commands::init::run(&dir, &name, &tier, &tenancy),
+        } => commands::init::run(&dir, &name, &tier, &tenancy, image.as_deref()),
         Command::Init { dir, .. } => commands::init::write_fleet(&dir),
     };
     ExitCode::from(code)

@@ -1,4 +1,14 @@
 //! Reading a plants directory: a sorted, deterministic walk at any depth.
+//!
+//! - The entries of each directory are visited in order of their names, a subdirectory where
+//!   its name sorts, so the same tree always gives the same inputs in the same order.
+//! - Hidden entries (names starting with `.`: `.git`, editor swap files) are skipped.
+//! - Symbolic links to directories are not followed, so `plants/a -> .` cannot loop; a link to
+//!   a file is read like the file. Without links the depth is bounded by the file system, so
+//!   the walk has no depth limit of its own.
+//! - Only `*.yaml`, `*.yml` and `*.toml` files are read; `DIR/fleet.toml` is the fleet file.
+//! - One run reads at most [`MAX_FILES`] files and [`MAX_TOTAL_BYTES`]; the walk stops as soon
+//!   as either is passed, before anything is compiled.
 
 use blueprint_compiler::Input;
 use blueprint_syntax::{Format, MAX_FILE_BYTES};
@@ -7,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 /// An I/O failure (exit 2).
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
-pub(crate) enum WalkError {
+pub enum WalkError {
     /// The directory is missing or unreadable.
     #[error("cannot read plants directory {path}: {source}")]
     #[diagnostic(
@@ -63,46 +73,66 @@ fn display(p: &Path) -> String {
     p.to_string_lossy().replace('\\', "/")
 }
 
-fn collect(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result<(), WalkError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| WalkError::Dir {
-        path: display(dir),
-        source,
-    })?;
-    let mut paths: Vec<PathBuf> = Vec::new();
-    for e in entries {
-        let e = e.map_err(|source| WalkError::Dir {
-            path: display(dir),
-            source,
-        })?;
-        paths.push(e.path());
-    }
-    paths.sort();
-    for p in paths {
-        let name = p
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        if name.starts_with('.') {
-            continue;
-        }
-        if p.is_dir() {
-            if depth < 16 {
-                collect(&p, out, depth + 1)?;
-            }
-        } else if Format::of_path(&name).is_some() {
-            out.push(p);
-        }
-    }
-    Ok(())
+/// Most input files one run reads (a plant is one file; 10 000 plants is a very large group).
+pub const MAX_FILES: usize = 10_000;
+/// Most input bytes one run reads, which bounds memory to a few hundred MiB (docs/performance.md).
+pub const MAX_TOTAL_BYTES: usize = 8 * 1024 * 1024;
+
+/// Whether a directory entry is an input file: a regular file, or a link that does not lead to
+/// a directory or a special file (a dangling link is kept, so reading it reports the problem).
+fn is_input_file(entry: &std::fs::DirEntry, kind: std::fs::FileType) -> bool {
+    Format::of_path(&entry.file_name().to_string_lossy()).is_some()
+        && (kind.is_file()
+            || (kind.is_symlink()
+                && std::fs::metadata(entry.path()).map_or(true, |target| target.is_file())))
 }
 
-/// Most input files one run reads (a plant is one file; 10 000 plants is a very large group).
-const MAX_FILES: usize = 10_000;
-/// Most input bytes one run reads, which bounds memory to a few hundred MiB (docs/performance.md).
-const MAX_TOTAL_BYTES: usize = 8 * 1024 * 1024;
+/// The input files under `dir`, sorted depth-first, without following directory links.
+fn collect(dir: &Path) -> Result<Vec<PathBuf>, WalkError> {
+    let too_many = || WalkError::TooMuch {
+        path: display(dir),
+        limit: format!("{MAX_FILES} input files"),
+    };
+    let mut out = Vec::new();
+    let mut found = 0usize;
+    // Entries still to visit, the next one last: a directory's entries are pushed in reverse
+    // order of their names, so they are visited in order, each subdirectory in its place.
+    let mut stack: Vec<(PathBuf, bool)> = vec![(dir.to_path_buf(), true)];
+    while let Some((path, is_dir)) = stack.pop() {
+        if !is_dir {
+            out.push(path);
+            continue;
+        }
+        let read_err = |source| WalkError::Dir {
+            path: display(&path),
+            source,
+        };
+        let mut entries = Vec::new();
+        for entry in std::fs::read_dir(&path).map_err(read_err)? {
+            let entry = entry.map_err(read_err)?;
+            if entry.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            // The entry's own type: a link is a link, not what it points to.
+            let kind = entry.file_type().map_err(read_err)?;
+            if kind.is_dir() {
+                entries.push((entry.path(), true));
+            } else if is_input_file(&entry, kind) {
+                found += 1;
+                if found > MAX_FILES {
+                    return Err(too_many());
+                }
+                entries.push((entry.path(), false));
+            }
+        }
+        entries.sort();
+        stack.extend(entries.into_iter().rev());
+    }
+    Ok(out)
+}
 
 /// Reads a plants directory that must hold at least one plant file.
-pub(crate) fn read_plants(dir: &Path) -> Result<Vec<Input>, WalkError> {
+pub fn read_plants(dir: &Path) -> Result<Vec<Input>, WalkError> {
     let inputs = read_inputs(dir)?;
     if inputs.iter().all(|i| i.is_fleet) {
         return Err(WalkError::Empty { path: display(dir) });
@@ -112,16 +142,9 @@ pub(crate) fn read_plants(dir: &Path) -> Result<Vec<Input>, WalkError> {
 
 /// Reads every plant file under `dir` (sorted) and `dir/fleet.toml` if present. Files over the
 /// size limit are read only up to it plus one byte, so they are refused without being loaded.
-pub(crate) fn read_inputs(dir: &Path) -> Result<Vec<Input>, WalkError> {
-    let mut paths = Vec::new();
-    collect(dir, &mut paths, 0)?;
+pub fn read_inputs(dir: &Path) -> Result<Vec<Input>, WalkError> {
+    let paths = collect(dir)?;
     let fleet = dir.join("fleet.toml");
-    if paths.len() > MAX_FILES {
-        return Err(WalkError::TooMuch {
-            path: display(dir),
-            limit: format!("{MAX_FILES} input files"),
-        });
-    }
     let mut total = 0usize;
     let mut inputs = Vec::with_capacity(paths.len());
     for p in paths {

@@ -7,25 +7,87 @@
     missing_docs
 )]
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// Runs `blueprint` and returns its exit code, stdout and stderr. A run that has not ended
+/// after a minute is killed and fails the test, so a walk that loops fails instead of hanging.
 fn run(args: &[&str], cwd: &Path) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_blueprint"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_blueprint"))
         .args(args)
         .current_dir(cwd)
         .env("NO_COLOR", "1")
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("runs");
+    let (mut out, mut err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let out = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        out.read_to_end(&mut bytes).map(|_| bytes)
+    });
+    let err = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        err.read_to_end(&mut bytes).map(|_| bytes)
+    });
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waits") {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            child.kill().expect("kills");
+            panic!("`blueprint {}` still running after 60s", args.join(" "));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
     (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+        status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.join().unwrap().expect("stdout")).into_owned(),
+        String::from_utf8_lossy(&err.join().unwrap().expect("stderr")).into_owned(),
     )
+}
+
+/// A fresh directory under the system temp dir, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("blueprint-cli-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+
+    fn arg(&self) -> String {
+        self.0.to_string_lossy().into_owned()
+    }
+
+    /// `text` with this directory's path replaced by `[TMP]`.
+    fn filter(&self, text: &str) -> String {
+        text.replace(&self.arg(), "[TMP]")
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The quickstart example's plant.
+fn lyon() -> String {
+    std::fs::read_to_string(root().join("examples/quickstart/plants/lyon.yaml")).unwrap()
 }
 
 fn snap(name: &str, value: &str) {
@@ -69,12 +131,10 @@ fn warnings_fail_only_with_deny_warnings() {
 
 #[test]
 fn a_missing_directory_exits_two() {
-    let (code, _, err) = run(&["check", "no/such/plants"], &root());
+    let (code, out, err) = run(&["check", "no/such/plants"], &root());
     assert_eq!(code, 2);
-    assert!(
-        err.contains("cannot read plants directory no/such/plants"),
-        "{err}"
-    );
+    assert_eq!(out, "");
+    snap("cli__missing_directory", &format!("exit {code}\n{err}"));
     assert_eq!(run(&["check", "--bogus"], &root()).0, 2);
     let (code, _, err) = run(&["check", "docs"], &root());
     assert_eq!(code, 2, "a directory without plant files is a usage error");
@@ -86,9 +146,12 @@ fn rules_lists_codes_and_explains_one() {
     let (code, out, _) = run(&["rules"], &root());
     assert_eq!(code, 0);
     assert!(out.contains("BP2001") && out.contains("BP4013"));
-    let (code, out, _) = run(&["rules", "bp2001"], &root());
+    snap("cli__rules", &out);
+    let (code, out, _) = run(&["rules", "BP2001"], &root());
     assert_eq!(code, 0);
     assert!(out.starts_with("# BP2001"), "{out}");
+    snap("cli__rules_bp2001", &out);
+    assert_eq!(run(&["rules", "bp2001"], &root()).1, out);
     assert_eq!(run(&["rules", "BP7777"], &root()).0, 2);
 }
 
@@ -108,6 +171,8 @@ fn explain_shows_every_value_with_its_origin() {
         &root(),
     );
     assert_eq!(code, 0, "{err}");
+    assert_eq!(err, "");
+    snap("cli__explain_json", &out);
     let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
     let values = v[0]["values"].as_array().expect("values");
     let find = |f: &str| {
@@ -125,27 +190,213 @@ fn explain_shows_every_value_with_its_origin() {
             .unwrap()
             .contains("restore")
     );
+    let (code, text, err) = run(
+        &[
+            "explain",
+            "lyon",
+            "--env",
+            "prod",
+            "--dir",
+            "examples/quickstart/plants",
+        ],
+        &root(),
+    );
+    assert_eq!((code, err.as_str()), (0, ""));
+    snap("cli__explain_text", &text);
     let (code, text, _) = run(
         &["explain", "lyon", "--dir", "examples/quickstart/plants"],
         &root(),
     );
     assert_eq!(code, 0);
     assert!(text.contains("lyon (prod)") && text.contains("lyon (staging)"));
+}
+
+#[test]
+fn explain_of_an_unknown_plant_or_environment_is_a_usage_error() {
+    let dir = ["--dir", "examples/quickstart/plants"];
+    let (code, out, err) = run(&[&["explain", "lyom"][..], &dir].concat(), &root());
+    assert_eq!((code, out.as_str()), (2, ""));
     assert_eq!(
-        run(
-            &["explain", "nowhere", "--dir", "examples/quickstart/plants"],
-            &root()
-        )
-        .0,
-        1
+        err,
+        "error: no plant `lyom` in examples/quickstart/plants; did you mean `lyon`?\n  plants: lyon\n"
+    );
+    let (code, out, err) = run(
+        &[&["explain", "lyon", "--env", "prd"][..], &dir].concat(),
+        &root(),
+    );
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert_eq!(
+        err,
+        "error: plant `lyon` has no environment `prd`; did you mean `prod`?\n  environments of `lyon`: prod, staging\n"
+    );
+    assert_eq!(
+        run(&[&["explain", "lyon/qa"][..], &dir].concat(), &root()).0,
+        2
     );
 }
 
 #[test]
+fn explain_shows_what_resolved_and_names_the_environment_that_did_not() {
+    let scratch = Scratch::new("explain-partial");
+    let plants = scratch.path().join("plants");
+    std::fs::create_dir_all(&plants).unwrap();
+    let plant = lyon().replace("      users: 10\n", "      users: ten\n");
+    assert_ne!(plant, lyon(), "the staging overlay sets odoo.users");
+    std::fs::write(plants.join("lyon.yaml"), plant).unwrap();
+    let (code, out, err) = run(&["explain", "lyon", "--dir", "plants"], scratch.path());
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        out.starts_with("lyon (prod)") && !out.contains("lyon (staging)"),
+        "{out}"
+    );
+    assert!(
+        err.contains("error[BP0011]: `odoo.users` must be a whole number"),
+        "{err}"
+    );
+    assert!(
+        err.ends_with(
+            "error: `lyon` did not resolve in environment `staging`; the findings above say why (shown: prod)\n"
+        ),
+        "{err}"
+    );
+    // Asked for the environment that did not resolve: its findings, no model, exit 1.
+    let (code, out, err) = run(
+        &[
+            "explain", "lyon", "--env", "staging", "--dir", "plants", "--format", "json",
+        ],
+        scratch.path(),
+    );
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&out).unwrap(),
+        serde_json::json!([])
+    );
+    assert!(
+        err.contains("BP0011") && err.contains("environment `staging`"),
+        "{err}"
+    );
+    // The environment that resolved is explained as usual.
+    assert_eq!(
+        run(&["explain", "lyon/prod", "--dir", "plants"], scratch.path()).0,
+        0
+    );
+}
+
+#[test]
+fn init_prints_what_it_wrote_and_what_to_run_next() {
+    let scratch = Scratch::new("init-hint");
+    std::fs::create_dir_all(scratch.path().join("schemas")).unwrap();
+    std::fs::write(scratch.path().join("schemas/plant.v1.json"), "{}").unwrap();
+    let (code, fleet_out, err) = run(&["init", "--fleet", "--dir", "plants"], scratch.path());
+    assert_eq!(code, 0, "{err}");
+    let (code, plant_out, err) = run(&["init", "alpha", "--dir", "plants"], scratch.path());
+    assert_eq!(code, 0, "{err}");
+    let written = std::fs::read_to_string(scratch.path().join("plants/alpha.yaml")).unwrap();
+    snap(
+        "cli__init",
+        &scratch.filter(&format!(
+            "{fleet_out}{plant_out}\n--- plants/alpha.yaml\n{written}"
+        )),
+    );
+    // Each hint works where it is given.
+    assert_eq!(run(&["check", "plants"], scratch.path()).0, 0);
+}
+
+#[test]
+fn init_points_the_schema_comment_at_the_nearest_schemas_directory() {
+    let scratch = Scratch::new("init-schema");
+    let deep = scratch.path().join("fleet/eu/plants");
+    let (code, _, err) = run(
+        &["init", "alpha", "--dir", &deep.to_string_lossy()],
+        &root(),
+    );
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(deep.join("alpha.yaml")).unwrap();
+    assert!(
+        text.starts_with("apiVersion: "),
+        "no schema above, no comment:\n{text}"
+    );
+    std::fs::create_dir_all(scratch.path().join("schemas")).unwrap();
+    std::fs::write(scratch.path().join("schemas/plant.v1.json"), "{}").unwrap();
+    let (code, _, err) = run(
+        &["init", "beta", "--dir", "fleet/eu/plants"],
+        scratch.path(),
+    );
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(deep.join("beta.yaml")).unwrap();
+    assert!(
+        text.starts_with("# yaml-language-server: $schema=../../../schemas/plant.v1.json\n"),
+        "{text}"
+    );
+    // `..` in the directory is resolved before the levels are counted.
+    let (code, _, err) = run(&["init", "gamma", "--dir", "../plants/x"], &deep);
+    assert_eq!(code, 0, "{err}");
+    let text =
+        std::fs::read_to_string(scratch.path().join("fleet/eu/plants/x/gamma.yaml")).unwrap();
+    assert!(
+        text.starts_with("# yaml-language-server: $schema=../../../../schemas/plant.v1.json\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn init_without_a_platform_image_needs_one_given() {
+    let scratch = Scratch::new("init-image");
+    let fleet = std::fs::read_to_string(
+        root().join("crates/blueprint-compiler/embedded/default-fleet.toml"),
+    )
+    .unwrap();
+    let without: String = fleet
+        .lines()
+        .filter(|l| !l.starts_with("odoo = "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_ne!(without, fleet, "the default fleet has a platform image");
+    std::fs::write(scratch.path().join("fleet.toml"), without).unwrap();
+    let d = scratch.arg();
+    let (code, out, err) = run(&["init", "alpha", "--dir", &d], &root());
+    assert_eq!((code, out.as_str()), (2, ""), "{err}");
+    assert!(
+        err.contains("--image registry.example.com/…@sha256:<digest>"),
+        "{err}"
+    );
+    assert!(!scratch.path().join("alpha.yaml").exists());
+    let image = "registry.example.com/odoo/odoo:17.0@sha256:721a1accefa20e9bab8d69ee144b6ebc13499634acc384f07ffaee45657e0875";
+    let (code, _, err) = run(&["init", "alpha", "--image", image, "--dir", &d], &root());
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(scratch.path().join("alpha.yaml")).unwrap();
+    assert!(
+        text.contains(&format!(
+            "  version: \"17.0\"\n  edition: community\n  image: \"{image}\"\n"
+        )),
+        "{text}"
+    );
+    assert_eq!(run(&["check", &d], &root()).0, 0);
+    // A tag-only image would fail prod's digest policy: nothing is written.
+    let (code, _, err) = run(
+        &[
+            "init",
+            "beta",
+            "--image",
+            "registry.example.com/odoo/odoo:17.0",
+            "--dir",
+            &d,
+        ],
+        &root(),
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("BP4001") && err.contains("nothing written"),
+        "{err}"
+    );
+    assert!(!scratch.path().join("beta.yaml").exists());
+}
+
+#[test]
 fn init_writes_a_plant_that_passes_check_and_never_overwrites() {
-    let dir = std::env::temp_dir().join(format!("blueprint-init-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let d = dir.to_string_lossy().into_owned();
+    let scratch = Scratch::new("init");
+    let dir = scratch.path();
+    let d = scratch.arg();
     for (name, tier, tenancy) in [
         ("alpha", "standard", "dedicated-namespace"),
         ("beta", "basic", "shared"),
@@ -183,20 +434,70 @@ fn init_writes_a_plant_that_passes_check_and_never_overwrites() {
     assert_eq!(code, 2);
     assert!(err.contains("already exists"));
     assert_eq!(std::fs::read(dir.join("alpha.yaml")).unwrap(), before);
-    let _ = std::fs::remove_dir_all(&dir);
+    let (code, _, err) = run(&["init", "delta", "--tier", "gold", "--dir", &d], &root());
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown tier `gold`"), "{err}");
 }
 
 #[test]
 fn more_input_than_one_run_reads_is_refused_before_compiling() {
-    let dir = std::env::temp_dir().join(format!("blueprint-big-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = Scratch::new("big");
     let filler = format!("description: \"{}\"\n", "x".repeat(1000 * 1024));
     for i in 0..9 {
-        std::fs::write(dir.join(format!("p{i}.yaml")), &filler).unwrap();
+        std::fs::write(scratch.path().join(format!("p{i}.yaml")), &filler).unwrap();
     }
-    let (code, _, err) = run(&["check", &dir.to_string_lossy()], &root());
+    let (code, _, err) = run(&["check", &scratch.arg()], &root());
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("8 MiB"), "{err}");
-    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[cfg(unix)]
+#[test]
+fn symlinked_directories_are_not_followed_so_a_loop_ends() {
+    let scratch = Scratch::new("loop");
+    let plants = scratch.path().join("plants");
+    std::fs::create_dir_all(&plants).unwrap();
+    std::fs::write(plants.join("lyon.yaml"), lyon()).unwrap();
+    // Followed, these would be read 2^depth times over.
+    std::os::unix::fs::symlink(".", plants.join("a")).unwrap();
+    std::os::unix::fs::symlink("..", plants.join("b")).unwrap();
+    std::os::unix::fs::symlink(&plants, plants.join("c")).unwrap();
+    // A link to a file is read like the file.
+    std::fs::create_dir_all(scratch.path().join("elsewhere")).unwrap();
+    std::fs::write(
+        scratch.path().join("elsewhere/paris.yaml"),
+        lyon()
+            .replace("name: lyon", "name: paris")
+            .replace("host: lyon.", "host: paris."),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("../elsewhere/paris.yaml", plants.join("paris.yaml")).unwrap();
+    let (code, _, err) = run(&["check", "plants"], scratch.path());
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.starts_with("checked plants: 2 plant files, 4 environments resolved"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_plant_twenty_directories_deep_is_read() {
+    let scratch = Scratch::new("deep");
+    let mut deep = scratch.path().join("plants");
+    for i in 0..20 {
+        deep.push(format!("d{i}"));
+    }
+    std::fs::create_dir_all(&deep).unwrap();
+    std::fs::write(deep.join("lyon.yaml"), lyon()).unwrap();
+    let (code, _, err) = run(&["check", "plants"], scratch.path());
+    assert_eq!(code, 0, "{err}");
+    assert!(err.starts_with("checked plants: 1 plant file,"), "{err}");
+    let (code, out, err) = run(&["explain", "lyon/prod", "--dir", "plants"], scratch.path());
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(
+            "plants/d0/d1/d2/d3/d4/d5/d6/d7/d8/d9/d10/d11/d12/d13/d14/d15/d16/d17/d18/d19/lyon.yaml"
+        ),
+        "{out}"
+    );
 }

@@ -17,6 +17,7 @@ pub mod fleet;
 pub mod model;
 mod resolve;
 mod rules;
+pub mod scaffold;
 pub mod units;
 
 pub use model::ResolvedPlant;
@@ -37,6 +38,17 @@ pub struct Input {
     pub is_fleet: bool,
 }
 
+/// A plant file's name and environments as written (`prod` and `staging` when it lists none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Declared {
+    /// The plant file.
+    pub file: String,
+    /// `name`.
+    pub name: String,
+    /// Environment names, in file order.
+    pub envs: Vec<String>,
+}
+
 /// The result of compiling a plants directory.
 #[derive(Debug)]
 pub struct Compilation {
@@ -46,6 +58,8 @@ pub struct Compilation {
     pub fleet: Option<fleet::Fleet>,
     /// Resolved plants, sorted by name then environment.
     pub plants: Vec<ResolvedPlant>,
+    /// What each plant file declares (its name and environments), whether or not it resolved.
+    pub declared: Vec<Declared>,
     /// Findings, sorted by file, position and code, duplicates removed.
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -108,6 +122,21 @@ pub fn compile(inputs: &[Input]) -> Compilation {
         }
         diags.append(&mut local);
     }
+    let declared = sources
+        .iter()
+        .filter_map(|src| {
+            let name = src.root.get("name")?.as_str()?.to_string();
+            let envs = resolve::environments(src, &mut Vec::new())
+                .into_iter()
+                .map(|(e, _, _)| e)
+                .collect();
+            Some(Declared {
+                file: map.file(src.file).path.clone(),
+                name,
+                envs,
+            })
+        })
+        .collect();
     let mut plants = Vec::new();
     if let Some(fleet) = &fleet {
         let mut names = Vec::new();
@@ -144,6 +173,7 @@ pub fn compile(inputs: &[Input]) -> Compilation {
         map,
         fleet,
         plants,
+        declared,
         diagnostics: diags,
     }
 }

@@ -1,8 +1,18 @@
 //! `blueprint explain PLANT[/ENV] [--env ENV]`.
+//!
+//! Prints every resolved environment asked for. A plant or environment no plant file names is
+//! a usage error (exit 2); an environment that is named but did not resolve is reported with
+//! the findings that stopped it (exit 1), after the environments that did resolve.
 
 use crate::OutputFormat;
 use blueprint_compiler::explain;
+use std::collections::BTreeSet;
 use std::path::Path;
+
+/// Prod first, then the other environments by name.
+fn env_order(env: &str) -> (bool, String) {
+    (env != "prod", env.to_string())
+}
 
 pub(crate) fn run(dir: &Path, plant: &str, env: Option<&str>, format: OutputFormat) -> u8 {
     // `lyon/prod` is accepted as well as `lyon --env prod`.
@@ -21,42 +31,61 @@ pub(crate) fn run(dir: &Path, plant: &str, env: Option<&str>, format: OutputForm
         Ok(c) => c,
         Err(code) => return code,
     };
-    let mut found: Vec<_> = c
-        .plants
+    let fleet_path = dir.join("fleet.toml").to_string_lossy().replace('\\', "/");
+    let mine: Vec<&blueprint_compiler::Declared> =
+        c.declared.iter().filter(|d| d.name == plant).collect();
+    let files: BTreeSet<&str> = mine.iter().map(|d| d.file.as_str()).collect();
+    let mut envs: Vec<&str> = mine
         .iter()
-        .filter(|p| p.name.value == plant && env.is_none_or(|e| p.env == e))
+        .flat_map(|d| d.envs.iter().map(String::as_str))
         .collect();
-    // prod first, then the other environments by name.
-    found.sort_by_key(|p| (p.env != "prod", p.env.clone()));
-    if found.is_empty() {
-        if !c.diagnostics.is_empty() {
-            super::print_findings(&c.map, &c.diagnostics, OutputFormat::Text);
-        }
-        let mut names: Vec<&str> = c.plants.iter().map(|p| p.name.value.as_str()).collect();
+    envs.sort_by_key(|e| env_order(e));
+    envs.dedup();
+    if envs.is_empty() {
+        let mut names: Vec<&str> = c
+            .plants
+            .iter()
+            .map(|p| p.name.value.as_str())
+            .chain(c.declared.iter().map(|d| d.name.as_str()))
+            .collect();
+        names.sort_unstable();
         names.dedup();
         let hint = match blueprint_syntax::decode::suggest(plant, &names) {
             Some(s) if s != plant => format!("; did you mean `{s}`?"),
             _ => String::new(),
         };
-        let envs: Vec<&str> = c
-            .plants
-            .iter()
-            .filter(|p| p.name.value == plant)
-            .map(|p| p.env.as_str())
-            .collect();
-        let known = if envs.is_empty() {
-            format!("plants: {}", names.join(", "))
-        } else {
-            format!("environments of `{plant}`: {}", envs.join(", "))
+        eprintln!(
+            "error: no plant `{plant}` in {}{hint}\n  plants: {}",
+            dir.display(),
+            names.join(", ")
+        );
+        if c.has_errors() {
+            eprintln!(
+                "  some files have errors; `blueprint check {}` shows them",
+                dir.display()
+            );
+        }
+        return 2;
+    }
+    if let Some(e) = env
+        && !envs.contains(&e)
+    {
+        let hint = match blueprint_syntax::decode::suggest(e, &envs) {
+            Some(s) if s != e => format!("; did you mean `{s}`?"),
+            _ => String::new(),
         };
         eprintln!(
-            "error: no resolved plant `{plant}`{} in {}{hint}\n  {known}",
-            env.map(|e| format!(" in environment `{e}`"))
-                .unwrap_or_default(),
-            dir.display(),
+            "error: plant `{plant}` has no environment `{e}`{hint}\n  environments of `{plant}`: {}",
+            envs.join(", ")
         );
-        return 1;
+        return 2;
     }
+    let mut found: Vec<_> = c
+        .plants
+        .iter()
+        .filter(|p| p.name.value == plant && env.is_none_or(|e| p.env == e))
+        .collect();
+    found.sort_by_key(|p| env_order(&p.env));
     match format {
         OutputFormat::Json => print!("{}", explain::json(&c.map, &found)),
         OutputFormat::Text => {
@@ -64,5 +93,41 @@ pub(crate) fn run(dir: &Path, plant: &str, env: Option<&str>, format: OutputForm
             print!("{}", texts.join("\n"));
         }
     }
-    0
+    let missing: Vec<String> = envs
+        .iter()
+        .filter(|e| env.is_none_or(|w| w == **e) && !found.iter().any(|p| p.env == **e))
+        .map(|e| format!("`{e}`"))
+        .collect();
+    if missing.is_empty() {
+        return 0;
+    }
+    // The findings of this plant's files and of the fleet, not those of other plants.
+    let own: Vec<_> = c
+        .diagnostics
+        .iter()
+        .filter(|d| {
+            d.primary.as_ref().is_none_or(|l| {
+                let path = c.map.file(l.span.file).path.as_str();
+                files.contains(path) || path == fleet_path || path.starts_with("<embedded>/")
+            })
+        })
+        .cloned()
+        .collect();
+    super::print_findings(&c.map, &own, OutputFormat::Text);
+    let shown: Vec<&str> = found.iter().map(|p| p.env.as_str()).collect();
+    eprintln!(
+        "error: `{plant}` did not resolve in {} {}; the findings above say why{}",
+        if missing.len() == 1 {
+            "environment"
+        } else {
+            "environments"
+        },
+        missing.join(", "),
+        if shown.is_empty() {
+            String::new()
+        } else {
+            format!(" (shown: {})", shown.join(", "))
+        }
+    );
+    1
 }

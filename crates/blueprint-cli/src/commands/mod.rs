@@ -38,7 +38,7 @@ pub(crate) fn compile_dir(dir: &std::path::Path) -> Result<Compilation, u8> {
 
 /// [`compile_dir`], with the number of plant files read.
 pub(crate) fn compile_dir_counted(dir: &std::path::Path) -> Result<(Compilation, usize), u8> {
-    let inputs = crate::walk::read_plants(dir).map_err(fail)?;
+    let inputs = blueprint_cli::walk::read_plants(dir).map_err(fail)?;
     let files = inputs.iter().filter(|i| !i.is_fleet).count();
     Ok((blueprint_compiler::compile(&inputs), files))
 }

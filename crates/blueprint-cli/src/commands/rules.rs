@@ -7,7 +7,9 @@ pub(crate) fn run(code: Option<&str>) -> u8 {
         None => {
             println!("{:<8} {:<8} title", "code", "severity");
             for info in codes::ALL {
-                println!("{:<8} {:<8} {}", info.code, info.severity, info.title);
+                // `Code` and `Severity` write their text without padding, so pad their strings.
+                let (code, severity) = (info.code.to_string(), info.severity.to_string());
+                println!("{code:<8} {severity:<8} {}", info.title);
             }
             println!("\n`blueprint rules CODE` explains one code at length.");
             0
