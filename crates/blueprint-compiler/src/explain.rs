@@ -16,6 +16,44 @@ pub struct Row {
     pub origin: &'static str,
     /// Origin as text (a location, a profile, or the derivation).
     pub from: String,
+    /// Where the value was written, when it was written somewhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+    /// The rule that derived the value, for derived values.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<&'static str>,
+}
+
+/// A place in an input file.
+#[derive(Debug, Clone, Serialize)]
+pub struct Location {
+    /// Path as shown to the user (`<embedded>/…` for built-in data).
+    pub file: String,
+    /// Line, from 1.
+    pub line: u32,
+    /// Column in characters, from 1.
+    pub column: u32,
+}
+
+fn row(map: &SourceMap, field: &str, value: String, origin: &Origin) -> Row {
+    Row {
+        field: field.into(),
+        value,
+        origin: origin.kind(),
+        from: origin.describe(map),
+        location: origin.span().map(|s| {
+            let lc = map.line_col(s);
+            Location {
+                file: map.file(s.file).path.clone(),
+                line: lc.line,
+                column: lc.column,
+            }
+        }),
+        rule: match origin {
+            Origin::Derived { rule, .. } => Some(rule),
+            _ => None,
+        },
+    }
 }
 
 struct Rows<'a> {
@@ -25,23 +63,14 @@ struct Rows<'a> {
 
 impl Rows<'_> {
     fn push<T>(&mut self, field: &str, v: &Val<T>, show: impl Fn(&T) -> String) {
-        self.rows.push(Row {
-            field: field.into(),
-            value: show(&v.value),
-            origin: v.origin.kind(),
-            from: v.origin.describe(self.map),
-        });
+        self.rows
+            .push(row(self.map, field, show(&v.value), &v.origin));
     }
     fn text(&mut self, field: &str, v: &Val<String>) {
         self.push(field, v, Clone::clone);
     }
     fn plain(&mut self, field: &str, value: String, origin: &Origin) {
-        self.rows.push(Row {
-            field: field.into(),
-            value,
-            origin: origin.kind(),
-            from: origin.describe(self.map),
-        });
+        self.rows.push(row(self.map, field, value, origin));
     }
 }
 
