@@ -301,3 +301,99 @@ impl CloneWith for Input {
         }
     }
 }
+
+/// xorshift64*: a fixed-seed generator, so the mutations are the same on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        usize::try_from(self.next() % (n.max(1) as u64)).unwrap_or(0)
+    }
+}
+
+#[test]
+fn mutated_example_files_end_in_findings_never_a_panic() {
+    let root = crate::support::root();
+    let sources: Vec<(String, Vec<u8>)> = [
+        "examples/quickstart/plants/lyon.yaml",
+        "examples/manufacturing-group/plants/fleet.toml",
+        "examples/manufacturing-group/plants/germany/dresden.toml",
+    ]
+    .iter()
+    .map(|p| (p.to_string(), std::fs::read(root.join(p)).expect("example")))
+    .collect();
+    // Bytes that matter to YAML and TOML syntax, plus multi-byte and invalid UTF-8.
+    let tokens: &[&[u8]] = &[
+        b":",
+        b"-",
+        b"[",
+        b"]",
+        b"{",
+        b"}",
+        b"\"",
+        b"'",
+        b"#",
+        b"&a",
+        b"*a",
+        b"!!",
+        b"\n",
+        b"  ",
+        b"=",
+        b"\xc3\xa9",
+        b"\xff",
+        b"\0",
+        b"---\n",
+        b"0x",
+        b"1e999",
+        b"~",
+    ];
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    for round in 0..600 {
+        let (path, original) = &sources[round % sources.len()];
+        let mut bytes = original.clone();
+        for _ in 0..1 + rng.below(4) {
+            let at = rng.below(bytes.len());
+            match rng.below(3) {
+                0 => {
+                    let t = tokens[rng.below(tokens.len())];
+                    bytes.splice(at..at, t.iter().copied());
+                }
+                1 => {
+                    let end = (at + 1 + rng.below(8)).min(bytes.len());
+                    bytes.drain(at..end);
+                }
+                _ => bytes.truncate(at),
+            }
+        }
+        let is_fleet = path.ends_with("fleet.toml");
+        let input = Input {
+            path: if is_fleet {
+                "plants/fleet.toml".into()
+            } else {
+                format!(
+                    "plants/{round}.{}",
+                    if path.ends_with(".toml") {
+                        "toml"
+                    } else {
+                        "yaml"
+                    }
+                )
+            },
+            bytes,
+            is_fleet,
+        };
+        let c = compile(&[input]);
+        let _ = blueprint_diagnostics::render_human(&c.map, &c.diagnostics, false);
+        let _ = blueprint_diagnostics::render_json(&c.map, &c.diagnostics);
+        assert!(
+            c.diagnostics.iter().all(|d| d.code.0 != "BP9001"),
+            "round {round}: internal error"
+        );
+    }
+}
