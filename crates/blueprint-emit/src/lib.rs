@@ -1,0 +1,494 @@
+//! The only writer under OUT (DESIGN §6): what blueprint owns there is replaced as a whole or
+//! not at all, and nothing else is touched.
+//!
+//! 1. [`recover`] finishes or rolls back a build that was interrupted (`kill -9`, power loss):
+//!    every build calls it first, so no one has to clean up by hand.
+//! 2. [`plan`] compares the rendered files with OUT and with `blueprint.lock` (the files the
+//!    previous build wrote and their sha256): what to write, what is unchanged (and so keeps
+//!    its mtime), what to prune, which generated files were edited by hand, and which paths
+//!    would overwrite a file blueprint does not own.
+//! 3. [`apply`] writes through a journal: every new file is staged in `OUT/.blueprint-txn/`,
+//!    then the journal is committed with one atomic rename, then each staged file is renamed
+//!    over its target and pruned files are removed, and `blueprint.lock` last. Before the
+//!    commit the old tree is intact and recovery discards the staging; after it, recovery
+//!    replays the journal, whose steps are idempotent, to the new tree.
+
+#![allow(clippy::disallowed_methods)] // this crate is the writer the lint keeps everyone else from being
+
+mod lock;
+mod txn;
+
+pub use lock::{Lock, sha256_hex};
+pub use txn::{Recovery, recover};
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Name of the lock file at the top of OUT.
+pub const LOCK_FILE: &str = "blueprint.lock";
+/// Directory of an unfinished transaction at the top of OUT.
+pub const TXN_DIR: &str = ".blueprint-txn";
+
+/// A failure of the environment or a refusal to write (the CLI exits 2 or 1).
+#[derive(Debug, thiserror::Error)]
+pub enum EmitError {
+    /// Reading or writing OUT failed.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// Where.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// `blueprint.lock` is not a lock blueprint wrote.
+    #[error("{path} is not a blueprint lock file: {why}")]
+    BadLock {
+        /// Where.
+        path: PathBuf,
+        /// Why.
+        why: String,
+    },
+    /// A rendered path that cannot be written safely (a bug in the templates).
+    #[error("refusing to write outside the output tree: `{0}`")]
+    BadPath(String),
+    /// Generated files were edited by hand, or rendered paths would overwrite files
+    /// blueprint does not own; nothing was written.
+    #[error("{}", refusal_text(.hand_edited, .unowned))]
+    Refused {
+        /// Generated files whose content is not what blueprint wrote.
+        hand_edited: Vec<HandEdit>,
+        /// Paths to be written that hold a file blueprint did not write.
+        unowned: Vec<String>,
+    },
+}
+
+fn refusal_text(hand_edited: &[HandEdit], unowned: &[String]) -> String {
+    let mut lines = Vec::new();
+    for h in hand_edited {
+        lines.push(format!(
+            "{} was edited by hand (expected sha256 {}, found {})",
+            h.path, h.expected, h.found
+        ));
+    }
+    for u in unowned {
+        lines.push(format!("{u} exists and was not written by blueprint"));
+    }
+    lines.join("\n")
+}
+
+/// A generated file whose content changed since blueprint wrote it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandEdit {
+    /// Path relative to OUT.
+    pub path: String,
+    /// The sha256 blueprint wrote.
+    pub expected: String,
+    /// The sha256 found, or `deleted`.
+    pub found: String,
+}
+
+/// What a build changes in OUT.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// Files to write (new or changed), sorted by path.
+    pub write: Vec<(String, Vec<u8>)>,
+    /// Files already as rendered: not rewritten, their mtime stays.
+    pub unchanged: Vec<String>,
+    /// Files the previous build wrote and this one does not produce.
+    pub delete: Vec<String>,
+    /// Generated files edited by hand since the previous build.
+    pub hand_edited: Vec<HandEdit>,
+    /// Rendered paths that would overwrite a file blueprint does not own.
+    pub unowned: Vec<String>,
+    /// The lock this build writes.
+    pub lock: Lock,
+    /// Whether the lock on disk differs from [`Plan::lock`].
+    pub lock_changes: bool,
+}
+
+impl Plan {
+    /// Whether OUT already is what the plants compile to (`build --check`).
+    #[must_use]
+    pub fn is_current(&self) -> bool {
+        self.write.is_empty()
+            && self.delete.is_empty()
+            && self.hand_edited.is_empty()
+            && !self.lock_changes
+    }
+}
+
+/// Counts of an applied plan: the one line a build ends with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Files written.
+    pub written: usize,
+    /// Files left as they were.
+    pub unchanged: usize,
+    /// Files pruned.
+    pub deleted: usize,
+}
+
+/// Checks that a rendered path stays inside OUT and is not one of blueprint's own.
+fn check_path(path: &str) -> Result<(), EmitError> {
+    let bad = path.is_empty()
+        || path.starts_with('/')
+        || path.contains('\\')
+        || path
+            .split('/')
+            .any(|s| s.is_empty() || s == "." || s == ".." || s.contains('\0'))
+        || path == LOCK_FILE
+        || path.split('/').next() == Some(TXN_DIR);
+    if bad {
+        Err(EmitError::BadPath(path.to_string()))
+    } else {
+        Ok(())
+    }
+}
+
+pub(crate) fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> EmitError {
+    let path = path.to_path_buf();
+    move |source| EmitError::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+/// The sha256 of a file on disk, `None` when it does not exist.
+fn file_sha(path: &Path) -> Result<Option<String>, EmitError> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(sha256_hex(&bytes))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io("cannot read", path)(e)),
+    }
+}
+
+/// Compares the rendered `files` with OUT and its lock. `lock` is the new lock without its
+/// `files` (they are filled in here from `files`).
+pub fn plan(
+    out: &Path,
+    files: BTreeMap<String, Vec<u8>>,
+    mut lock: Lock,
+) -> Result<Plan, EmitError> {
+    for path in files.keys() {
+        check_path(path)?;
+    }
+    let old = Lock::read(&out.join(LOCK_FILE))?;
+    let owned = old.as_ref().map(|l| l.files.clone()).unwrap_or_default();
+    let mut p = Plan::default();
+    lock.files = files
+        .iter()
+        .map(|(path, bytes)| (path.clone(), sha256_hex(bytes)))
+        .collect();
+    for (path, expected) in &owned {
+        match file_sha(&out.join(path))? {
+            Some(found) if &found == expected => {}
+            // Edited into exactly what this build renders: nothing is lost.
+            Some(found) if lock.files.get(path) == Some(&found) => {}
+            Some(found) => p.hand_edited.push(HandEdit {
+                path: path.clone(),
+                expected: expected.clone(),
+                found,
+            }),
+            None => p.hand_edited.push(HandEdit {
+                path: path.clone(),
+                expected: expected.clone(),
+                found: "deleted".into(),
+            }),
+        }
+        if !files.contains_key(path) {
+            p.delete.push(path.clone());
+        }
+    }
+    for (path, bytes) in files {
+        let on_disk = file_sha(&out.join(&path))?;
+        let new_sha = &lock.files[&path];
+        match (&on_disk, owned.get(&path)) {
+            (Some(found), _) if found == new_sha => p.unchanged.push(path),
+            (Some(_), None) => {
+                p.unowned.push(path.clone());
+                p.write.push((path, bytes));
+            }
+            _ => p.write.push((path, bytes)),
+        }
+    }
+    p.lock_changes = old.as_ref() != Some(&lock);
+    p.lock = lock;
+    Ok(p)
+}
+
+/// Applies a plan all or nothing. Refuses (and writes nothing) when files were edited by hand
+/// or unowned files would be overwritten, unless `force`.
+pub fn apply(out: &Path, plan: Plan, force: bool) -> Result<Summary, EmitError> {
+    if !force && (!plan.hand_edited.is_empty() || !plan.unowned.is_empty()) {
+        return Err(EmitError::Refused {
+            hand_edited: plan.hand_edited,
+            unowned: plan.unowned,
+        });
+    }
+    let summary = Summary {
+        written: plan.write.len(),
+        unchanged: plan.unchanged.len(),
+        deleted: plan.delete.len(),
+    };
+    if plan.write.is_empty() && plan.delete.is_empty() && !plan.lock_changes {
+        return Ok(summary);
+    }
+    txn::run(out, plan.write, plan.delete, &plan.lock)?;
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::txn::testing::{CrashAt, crash};
+    use std::fs;
+
+    fn files(entries: &[(&str, &str)]) -> BTreeMap<String, Vec<u8>> {
+        entries
+            .iter()
+            .map(|(p, c)| (p.to_string(), c.as_bytes().to_vec()))
+            .collect()
+    }
+
+    fn lock() -> Lock {
+        Lock {
+            version: 1,
+            generator: "blueprint test".into(),
+            ..Lock::default()
+        }
+    }
+
+    fn build(out: &Path, entries: &[(&str, &str)], force: bool) -> Result<Summary, EmitError> {
+        recover(out)?;
+        apply(out, plan(out, files(entries), lock())?, force)
+    }
+
+    /// Every file under `out` (but the lock) with its content, sorted.
+    fn tree(out: &Path) -> Vec<(String, String)> {
+        fn walk(base: &Path, dir: &Path, acc: &mut Vec<(String, String)>) {
+            for e in fs::read_dir(dir).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    walk(base, &p, acc);
+                } else {
+                    let rel = p
+                        .strip_prefix(base)
+                        .unwrap()
+                        .to_string_lossy()
+                        .replace('\\', "/");
+                    if rel != LOCK_FILE {
+                        acc.push((rel, fs::read_to_string(&p).unwrap()));
+                    }
+                }
+            }
+        }
+        let mut acc = Vec::new();
+        walk(out, out, &mut acc);
+        acc.sort();
+        acc
+    }
+
+    const V1: &[(&str, &str)] = &[
+        ("plants/lyon/prod/a.yaml", "a1\n"),
+        ("plants/lyon/prod/b.yaml", "b1\n"),
+        ("runbooks/lyon.md", "r1\n"),
+    ];
+    const V2: &[(&str, &str)] = &[
+        ("plants/lyon/prod/a.yaml", "a2\n"),
+        ("runbooks/lyon.md", "r1\n"),
+        ("plants/paris/prod/c.yaml", "c2\n"),
+    ];
+
+    #[test]
+    fn a_first_build_writes_every_file_and_the_lock() {
+        let out = tempfile::tempdir().unwrap();
+        let s = build(out.path(), V1, false).unwrap();
+        assert_eq!(
+            s,
+            Summary {
+                written: 3,
+                unchanged: 0,
+                deleted: 0
+            }
+        );
+        assert_eq!(tree(out.path()).len(), 3);
+        let lock = Lock::read(&out.path().join(LOCK_FILE)).unwrap().unwrap();
+        assert_eq!(lock.files["runbooks/lyon.md"], sha256_hex(b"r1\n"));
+        assert!(!out.path().join(TXN_DIR).exists());
+    }
+
+    #[test]
+    fn a_rebuild_without_changes_writes_nothing_and_keeps_mtimes() {
+        let out = tempfile::tempdir().unwrap();
+        build(out.path(), V1, false).unwrap();
+        let before = fs::metadata(out.path().join("runbooks/lyon.md"))
+            .unwrap()
+            .modified()
+            .unwrap();
+        let p = plan(out.path(), files(V1), lock()).unwrap();
+        assert!(p.is_current());
+        let s = apply(out.path(), p, false).unwrap();
+        assert_eq!(
+            s,
+            Summary {
+                written: 0,
+                unchanged: 3,
+                deleted: 0
+            }
+        );
+        let after = fs::metadata(out.path().join("runbooks/lyon.md"))
+            .unwrap()
+            .modified()
+            .unwrap();
+        assert_eq!(before, after);
+    }
+
+    #[test]
+    fn files_no_longer_rendered_are_pruned_with_the_directories_they_leave_empty() {
+        let out = tempfile::tempdir().unwrap();
+        build(
+            out.path(),
+            &[
+                ("plants/old/prod/x.yaml", "x\n"),
+                ("runbooks/lyon.md", "r\n"),
+            ],
+            false,
+        )
+        .unwrap();
+        let s = build(out.path(), &[("runbooks/lyon.md", "r\n")], false).unwrap();
+        assert_eq!(
+            s,
+            Summary {
+                written: 0,
+                unchanged: 1,
+                deleted: 1
+            }
+        );
+        assert!(!out.path().join("plants").exists());
+    }
+
+    #[test]
+    fn files_blueprint_does_not_own_are_never_touched_or_overwritten() {
+        let out = tempfile::tempdir().unwrap();
+        fs::write(out.path().join("README.md"), "ours\n").unwrap();
+        build(out.path(), V1, false).unwrap();
+        build(out.path(), V2, false).unwrap();
+        assert_eq!(
+            fs::read_to_string(out.path().join("README.md")).unwrap(),
+            "ours\n"
+        );
+        // A rendered path over a file blueprint did not write is refused.
+        fs::create_dir_all(out.path().join("clusters")).unwrap();
+        fs::write(out.path().join("clusters/x.yaml"), "hand-made\n").unwrap();
+        let err = build(out.path(), &[("clusters/x.yaml", "generated\n")], false).unwrap_err();
+        assert!(
+            matches!(&err, EmitError::Refused { unowned, .. } if unowned == &["clusters/x.yaml".to_string()]),
+            "{err}"
+        );
+        assert_eq!(
+            fs::read_to_string(out.path().join("clusters/x.yaml")).unwrap(),
+            "hand-made\n"
+        );
+    }
+
+    #[test]
+    fn a_hand_edited_file_stops_the_build_with_both_hashes_unless_forced() {
+        let out = tempfile::tempdir().unwrap();
+        build(out.path(), V1, false).unwrap();
+        fs::write(out.path().join("plants/lyon/prod/b.yaml"), "b-edited\n").unwrap();
+        let err = build(out.path(), V2, false).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("plants/lyon/prod/b.yaml was edited by hand"),
+            "{text}"
+        );
+        assert!(
+            text.contains(&sha256_hex(b"b1\n")) && text.contains(&sha256_hex(b"b-edited\n")),
+            "{text}"
+        );
+        // Nothing was written.
+        assert_eq!(
+            fs::read_to_string(out.path().join("plants/lyon/prod/a.yaml")).unwrap(),
+            "a1\n"
+        );
+        let s = build(out.path(), V2, true).unwrap();
+        assert_eq!(s.deleted, 1);
+        assert_eq!(
+            tree(out.path()),
+            vec![
+                ("plants/lyon/prod/a.yaml".into(), "a2\n".into()),
+                ("plants/paris/prod/c.yaml".into(), "c2\n".into()),
+                ("runbooks/lyon.md".into(), "r1\n".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_build_interrupted_before_its_commit_leaves_the_old_tree() {
+        let out = tempfile::tempdir().unwrap();
+        build(out.path(), V1, false).unwrap();
+        let old = tree(out.path());
+        let p = plan(out.path(), files(V2), lock()).unwrap();
+        crash(
+            out.path(),
+            p.write,
+            p.delete,
+            &p.lock,
+            CrashAt::WhileStaging,
+        )
+        .unwrap();
+        assert_eq!(recover(out.path()).unwrap(), Recovery::RolledBack);
+        assert_eq!(tree(out.path()), old);
+        assert!(!out.path().join(TXN_DIR).exists());
+    }
+
+    #[test]
+    fn a_build_interrupted_after_its_commit_is_finished_by_the_next_run() {
+        let clean = tempfile::tempdir().unwrap();
+        build(clean.path(), V1, false).unwrap();
+        build(clean.path(), V2, false).unwrap();
+        let expected = tree(clean.path());
+        let expected_lock = fs::read(clean.path().join(LOCK_FILE)).unwrap();
+        // Crash after every possible number of applied steps.
+        for applied in 0..=5 {
+            let out = tempfile::tempdir().unwrap();
+            build(out.path(), V1, false).unwrap();
+            let p = plan(out.path(), files(V2), lock()).unwrap();
+            crash(
+                out.path(),
+                p.write,
+                p.delete,
+                &p.lock,
+                CrashAt::AfterCommit { applied },
+            )
+            .unwrap();
+            // The next build recovers first, then finds nothing left to do.
+            let s = build(out.path(), V2, false).unwrap();
+            assert_eq!(s.written, 0, "after {applied} steps");
+            assert_eq!(tree(out.path()), expected, "after {applied} steps");
+            assert_eq!(fs::read(out.path().join(LOCK_FILE)).unwrap(), expected_lock);
+            assert!(!out.path().join(TXN_DIR).exists());
+        }
+    }
+
+    #[test]
+    fn paths_outside_the_tree_or_over_blueprints_own_files_are_refused() {
+        let out = tempfile::tempdir().unwrap();
+        for bad in [
+            "../x",
+            "/etc/passwd",
+            "a//b",
+            "a/./b",
+            "blueprint.lock",
+            ".blueprint-txn/x",
+            "a\\b",
+            "",
+        ] {
+            let err = plan(out.path(), files(&[(bad, "x")]), lock()).unwrap_err();
+            assert!(matches!(err, EmitError::BadPath(_)), "{bad}");
+        }
+    }
+}

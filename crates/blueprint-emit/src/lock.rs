@@ -1,0 +1,59 @@
+//! `blueprint.lock`: what the last build wrote, from what, with which generator.
+
+use crate::{EmitError, io};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The lock file: generator, input digests, the sha256 of every file written, and each plant's
+/// resolved model (what `diff` compares with outside git). Serialised as sorted, pretty JSON
+/// with a final newline, so it diffs well in review.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lock {
+    /// Format version of this file.
+    pub version: u32,
+    /// `blueprint <version>`.
+    pub generator: String,
+    /// sha256 of every input file, by path.
+    pub inputs: BTreeMap<String, String>,
+    /// sha256 of every file written, by path relative to OUT.
+    pub files: BTreeMap<String, String>,
+    /// Each plant's resolved model, by `<plant>/<env>`.
+    pub models: BTreeMap<String, serde_json::Value>,
+}
+
+/// Lowercase hex sha256 of `bytes`.
+#[must_use]
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl Lock {
+    /// The bytes written to `blueprint.lock`.
+    #[must_use]
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
+        s.push('\n');
+        s.into_bytes()
+    }
+
+    /// Reads a lock; `None` when OUT has none yet.
+    pub fn read(path: &Path) -> Result<Option<Self>, EmitError> {
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io("cannot read", path)(e)),
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| EmitError::BadLock {
+                path: path.to_path_buf(),
+                why: e.to_string(),
+            })
+    }
+}

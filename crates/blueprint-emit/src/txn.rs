@@ -1,0 +1,209 @@
+//! The journal that makes a build all or nothing.
+//!
+//! `OUT/.blueprint-txn/` holds `stage/<n>` (the new contents) and, once everything is staged and
+//! synced, `journal.json` (the steps, committed by renaming `journal.json.tmp`). Without a
+//! journal nothing under OUT was touched yet; with one, every step is idempotent, so replaying
+//! it after a crash ends in the new tree.
+
+use crate::{EmitError, LOCK_FILE, Lock, TXN_DIR, io};
+use serde::{Deserialize, Serialize};
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+/// One step of a committed transaction.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "lowercase")]
+enum Step {
+    /// Rename `stage/<stage>` over `<path>`.
+    Put { stage: String, path: String },
+    /// Remove `<path>` and the directories it leaves empty.
+    Delete { path: String },
+}
+
+/// What [`recover`] found and did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recovery {
+    /// No unfinished build.
+    Clean,
+    /// A build was interrupted before its commit: its staging was discarded; OUT is the old tree.
+    RolledBack,
+    /// A build was interrupted after its commit: its journal was replayed; OUT is the new tree.
+    RolledForward,
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), EmitError> {
+    let mut f = fs::File::create(path).map_err(io("cannot create", path))?;
+    f.write_all(bytes).map_err(io("cannot write", path))?;
+    f.sync_all().map_err(io("cannot sync", path))
+}
+
+/// Syncs a directory so the renames in it survive a power loss (best effort where the
+/// platform cannot open directories).
+fn sync_dir(path: &Path) {
+    if let Ok(d) = fs::File::open(path) {
+        let _ = d.sync_all();
+    }
+}
+
+/// Stages, commits and applies one transaction.
+pub(crate) fn run(
+    out: &Path,
+    write: Vec<(String, Vec<u8>)>,
+    delete: Vec<String>,
+    lock: &Lock,
+) -> Result<(), EmitError> {
+    recover(out)?;
+    let txn = out.join(TXN_DIR);
+    let stage = txn.join("stage");
+    fs::create_dir_all(&stage).map_err(io("cannot create", &stage))?;
+    let mut steps = Vec::with_capacity(write.len() + delete.len() + 1);
+    for (n, (path, bytes)) in write.into_iter().enumerate() {
+        let name = n.to_string();
+        write_synced(&stage.join(&name), &bytes)?;
+        steps.push(Step::Put { stage: name, path });
+    }
+    steps.extend(delete.into_iter().map(|path| Step::Delete { path }));
+    write_synced(&stage.join("lock"), &lock.to_bytes())?;
+    // The lock goes last: until it is replaced, the old lock still describes what is owned.
+    steps.push(Step::Put {
+        stage: "lock".into(),
+        path: LOCK_FILE.into(),
+    });
+    sync_dir(&stage);
+    let journal = serde_json::to_vec_pretty(&steps).map_err(|e| EmitError::BadLock {
+        path: txn.join("journal.json"),
+        why: e.to_string(),
+    })?;
+    let tmp = txn.join("journal.json.tmp");
+    write_synced(&tmp, &journal)?;
+    // The commit point.
+    fs::rename(&tmp, txn.join("journal.json")).map_err(io("cannot commit", &txn))?;
+    sync_dir(&txn);
+    replay(out, &steps)?;
+    finish(out)
+}
+
+/// Performs the steps; each is idempotent, so a replay after a crash is safe.
+fn replay(out: &Path, steps: &[Step]) -> Result<(), EmitError> {
+    let stage = out.join(TXN_DIR).join("stage");
+    for step in steps {
+        match step {
+            Step::Put { stage: name, path } => {
+                let from = stage.join(name);
+                if !from.exists() {
+                    continue; // already moved
+                }
+                let to = out.join(path);
+                if let Some(parent) = to.parent() {
+                    fs::create_dir_all(parent).map_err(io("cannot create", parent))?;
+                }
+                fs::rename(&from, &to).map_err(io("cannot replace", &to))?;
+            }
+            Step::Delete { path } => {
+                let target = out.join(path);
+                match fs::remove_file(&target) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(io("cannot delete", &target)(e)),
+                }
+                // Remove the directories the deletion left empty, up to OUT.
+                let mut dir = target.parent();
+                while let Some(d) = dir {
+                    if d == out || fs::remove_dir(d).is_err() {
+                        break;
+                    }
+                    dir = d.parent();
+                }
+            }
+        }
+    }
+    sync_dir(out);
+    Ok(())
+}
+
+fn finish(out: &Path) -> Result<(), EmitError> {
+    let txn = out.join(TXN_DIR);
+    fs::remove_dir_all(&txn).map_err(io("cannot remove", &txn))?;
+    sync_dir(out);
+    Ok(())
+}
+
+/// Finishes (after its commit) or discards (before it) a build that was interrupted.
+pub fn recover(out: &Path) -> Result<Recovery, EmitError> {
+    let txn = out.join(TXN_DIR);
+    if !txn.exists() {
+        return Ok(Recovery::Clean);
+    }
+    let journal = txn.join("journal.json");
+    match fs::read(&journal) {
+        Ok(bytes) => {
+            let steps: Vec<Step> =
+                serde_json::from_slice(&bytes).map_err(|e| EmitError::BadLock {
+                    path: journal.clone(),
+                    why: format!("unreadable journal: {e}"),
+                })?;
+            replay(out, &steps)?;
+            finish(out)?;
+            Ok(Recovery::RolledForward)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            finish(out)?;
+            Ok(Recovery::RolledBack)
+        }
+        Err(e) => Err(io("cannot read", &journal)(e)),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Stops a transaction at a chosen point, as a crash would.
+    use super::{Step, io, sync_dir, write_synced};
+    use crate::{EmitError, LOCK_FILE, Lock, TXN_DIR};
+    use std::path::Path;
+
+    /// How far an interrupted build got.
+    #[derive(Debug, Clone, Copy)]
+    pub(crate) enum CrashAt {
+        /// Some files staged, no journal.
+        WhileStaging,
+        /// Journal committed, `applied` steps performed.
+        AfterCommit { applied: usize },
+    }
+
+    pub(crate) fn crash(
+        out: &Path,
+        write: Vec<(String, Vec<u8>)>,
+        delete: Vec<String>,
+        lock: &Lock,
+        at: CrashAt,
+    ) -> Result<(), EmitError> {
+        let txn = out.join(TXN_DIR);
+        let stage = txn.join("stage");
+        std::fs::create_dir_all(&stage).map_err(io("cannot create", &stage))?;
+        let mut steps = Vec::new();
+        for (n, (path, bytes)) in write.into_iter().enumerate() {
+            write_synced(&stage.join(n.to_string()), &bytes)?;
+            steps.push(Step::Put {
+                stage: n.to_string(),
+                path,
+            });
+            if matches!(at, CrashAt::WhileStaging) {
+                return Ok(());
+            }
+        }
+        steps.extend(delete.into_iter().map(|path| Step::Delete { path }));
+        write_synced(&stage.join("lock"), &lock.to_bytes())?;
+        steps.push(Step::Put {
+            stage: "lock".into(),
+            path: LOCK_FILE.into(),
+        });
+        let journal = serde_json::to_vec_pretty(&steps).unwrap_or_default();
+        write_synced(&txn.join("journal.json"), &journal)?;
+        sync_dir(&txn);
+        if let CrashAt::AfterCommit { applied } = at {
+            super::replay(out, &steps[..applied.min(steps.len())])?;
+        }
+        Ok(())
+    }
+}
