@@ -1,11 +1,12 @@
 //! `blueprint`: the command line. The only reader of disk, environment and terminal.
 //!
 //! Each subcommand lives in `commands/<name>.rs`, calls the library and maps the outcome to
-//! output and an exit code: 0 clean, 1 findings, 2 usage or I/O failure.
-
-#![allow(clippy::print_stdout, clippy::print_stderr)]
+//! output and an exit code: 0 clean, 1 findings, 2 usage or I/O failure. All output goes
+//! through `out.rs`, so a closed stdout or stderr (`blueprint rules | head -1`) ends nothing
+//! but the output.
 
 mod commands;
+mod out;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -121,5 +122,5 @@ fn main() -> ExitCode {
         } => commands::init::run(&dir, &name, &tier, &tenancy, image.as_deref()),
         Command::Init { dir, .. } => commands::init::write_fleet(&dir),
     };
-    ExitCode::from(code)
+    ExitCode::from(out::exit_code(code))
 }

@@ -7,7 +7,7 @@
     missing_docs
 )]
 
-use std::io::Read;
+use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -16,9 +16,45 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// Runs `blueprint` and returns its exit code, stdout and stderr. A run that has not ended
-/// after a minute is killed and fails the test, so a walk that loops fails instead of hanging.
-fn run(args: &[&str], cwd: &Path) -> (i32, String, String) {
+/// What a test's reader does with one of `blueprint`'s output streams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reader {
+    /// Reads it to the end.
+    Drains,
+    /// Closes it before `blueprint` writes anything, so every write meets a closed pipe.
+    ClosesAtOnce,
+    /// Reads one line, then closes it (`| head -1`).
+    ReadsOneLine,
+}
+
+/// Reads `pipe` as `reader` says, on a thread; returns what was read.
+fn read_pipe(
+    pipe: impl Read + Send + 'static,
+    reader: Reader,
+) -> std::thread::JoinHandle<std::io::Result<String>> {
+    if reader == Reader::ClosesAtOnce {
+        drop(pipe);
+        return std::thread::spawn(|| Ok(String::new()));
+    }
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        match reader {
+            Reader::ReadsOneLine => {
+                std::io::BufReader::new(pipe).read_until(b'\n', &mut bytes)?;
+            }
+            _ => {
+                let mut pipe = pipe;
+                pipe.read_to_end(&mut bytes)?;
+            }
+        }
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    })
+}
+
+/// Runs `blueprint` with its stdout and stderr read as given and returns its exit code and
+/// what was read of each. A run that has not ended after a minute is killed and fails the
+/// test, so a walk that loops fails instead of hanging.
+fn run_reading(args: &[&str], cwd: &Path, stdout: Reader, stderr: Reader) -> (i32, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_blueprint"))
         .args(args)
         .current_dir(cwd)
@@ -27,15 +63,8 @@ fn run(args: &[&str], cwd: &Path) -> (i32, String, String) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("runs");
-    let (mut out, mut err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
-    let out = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        out.read_to_end(&mut bytes).map(|_| bytes)
-    });
-    let err = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        err.read_to_end(&mut bytes).map(|_| bytes)
-    });
+    let out = read_pipe(child.stdout.take().unwrap(), stdout);
+    let err = read_pipe(child.stderr.take().unwrap(), stderr);
     let started = Instant::now();
     let status = loop {
         if let Some(status) = child.try_wait().expect("waits") {
@@ -49,9 +78,14 @@ fn run(args: &[&str], cwd: &Path) -> (i32, String, String) {
     };
     (
         status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.join().unwrap().expect("stdout")).into_owned(),
-        String::from_utf8_lossy(&err.join().unwrap().expect("stderr")).into_owned(),
+        out.join().unwrap().expect("stdout"),
+        err.join().unwrap().expect("stderr"),
     )
+}
+
+/// Runs `blueprint` and returns its exit code, stdout and stderr.
+fn run(args: &[&str], cwd: &Path) -> (i32, String, String) {
+    run_reading(args, cwd, Reader::Drains, Reader::Drains)
 }
 
 /// A fresh directory under the system temp dir, removed when dropped.
@@ -361,6 +395,20 @@ fn init_without_a_platform_image_needs_one_given() {
         "{err}"
     );
     assert!(!scratch.path().join("alpha.yaml").exists());
+    // A shared plant needs a cluster that runs a shared Odoo: refused up front, saying how.
+    let (code, out, err) = run(
+        &["init", "beta", "--tenancy", "shared", "--dir", &d],
+        &root(),
+    );
+    assert_eq!((code, out.as_str()), (2, ""), "{err}");
+    assert!(
+        err.contains("no cluster of the fleet runs a shared Odoo")
+            && err.contains("`odoo = { version, image, modules }` under `[clusters.<name>]`")
+            && err.contains("dedicated-namespace")
+            && !err.contains("BP1002"),
+        "{err}"
+    );
+    assert!(!scratch.path().join("beta.yaml").exists());
     let image = "registry.example.com/odoo/odoo:17.0@sha256:721a1accefa20e9bab8d69ee144b6ebc13499634acc384f07ffaee45657e0875";
     let (code, _, err) = run(&["init", "alpha", "--image", image, "--dir", &d], &root());
     assert_eq!(code, 0, "{err}");
@@ -437,6 +485,118 @@ fn init_writes_a_plant_that_passes_check_and_never_overwrites() {
     let (code, _, err) = run(&["init", "delta", "--tier", "gold", "--dir", &d], &root());
     assert_eq!(code, 2);
     assert!(err.contains("unknown tier `gold`"), "{err}");
+}
+
+/// Copies the directory `from` into `to`, recursively.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn init_refuses_a_plant_that_would_break_the_fleet_elsewhere() {
+    let scratch = Scratch::new("init-capacity");
+    let plants = scratch.path().join("plants");
+    copy_dir(&root().join("examples/manufacturing-group/plants"), &plants);
+    assert_eq!(run(&["check", "plants"], scratch.path()).0, 0);
+    // The new plant's own file is fine, but its cluster cannot hold it (BP3006 in fleet.toml).
+    let (code, out, err) = run(
+        &[
+            "init",
+            "x",
+            "--tier",
+            "critical",
+            "--tenancy",
+            "dedicated-namespace",
+            "--dir",
+            "plants",
+        ],
+        scratch.path(),
+    );
+    assert_eq!((code, out.as_str()), (1, ""), "{err}");
+    assert!(
+        err.contains("error[BP3006]")
+            && err.contains("--> plants/fleet.toml:")
+            && err.contains("nothing written"),
+        "{err}"
+    );
+    assert!(!plants.join("x.yaml").exists());
+    assert_eq!(run(&["check", "plants"], scratch.path()).0, 0);
+}
+
+#[test]
+fn init_refuses_an_image_of_an_unsupported_odoo_version() {
+    let scratch = Scratch::new("init-version");
+    let d = scratch.arg();
+    let image = "registry.example.com/odoo/odoo:16.0@sha256:721a1accefa20e9bab8d69ee144b6ebc13499634acc384f07ffaee45657e0875";
+    let (code, out, err) = run(&["init", "alpha", "--image", image, "--dir", &d], &root());
+    assert_eq!((code, out.as_str()), (2, ""), "{err}");
+    assert!(
+        err.contains("names Odoo 16.0") && err.contains("17.0, 18.0, 19.0"),
+        "{err}"
+    );
+    assert!(!scratch.path().join("alpha.yaml").exists());
+}
+
+/// Runs `args` with one output stream closed by its reader and checks that `blueprint` ends
+/// with the exit code it computed instead of panicking (exit 101).
+fn assert_survives_closed(args: &[&str], stdout: Reader, stderr: Reader, want: i32) {
+    let (code, _, err) = run_reading(args, &root(), stdout, stderr);
+    assert!(
+        code != 101 && !err.contains("panicked"),
+        "`blueprint {}` panicked: exit {code}\n{err}",
+        args.join(" ")
+    );
+    assert_eq!(code, want, "`blueprint {}`: {err}", args.join(" "));
+}
+
+#[test]
+fn a_closed_stdout_or_stderr_ends_the_output_not_the_command() {
+    let quickstart = ["--dir", "examples/quickstart/plants"];
+    let explain = [&["explain", "lyon"][..], &quickstart].concat();
+    let explain_json = [&explain[..], &["--format", "json"]].concat();
+    let bp2004 = "tests/cases/check/bp2004-rto-infeasible/plants";
+    // stdout closed (`| head -1`, or a reader gone before the first write).
+    for (args, want) in [
+        (&["rules"][..], 0),
+        (&["rules", "BP2001"][..], 0),
+        (&["schema"][..], 0),
+        (&explain[..], 0),
+        (&explain_json[..], 0),
+        (&["check", bp2004, "--format", "json"][..], 1),
+    ] {
+        for reader in [Reader::ReadsOneLine, Reader::ClosesAtOnce] {
+            assert_survives_closed(args, reader, Reader::Drains, want);
+        }
+    }
+    // stderr closed (`2>&1 | head -1`): findings, errors and miette reports.
+    for (args, want) in [
+        (&["check", bp2004][..], 1),
+        (&["check", "no/such/plants"][..], 2),
+        (&[&["explain", "lyom"][..], &quickstart].concat()[..], 2),
+        (&["rules", "BP7777"][..], 2),
+    ] {
+        for reader in [Reader::ReadsOneLine, Reader::ClosesAtOnce] {
+            // With stderr closed a panic's message is lost too: the exit code tells.
+            let (code, _, _) = run_reading(args, &root(), Reader::Drains, reader);
+            assert_eq!(code, want, "`blueprint {}`", args.join(" "));
+        }
+    }
+    // Both closed.
+    assert_survives_closed(
+        &["check", bp2004],
+        Reader::ClosesAtOnce,
+        Reader::ClosesAtOnce,
+        1,
+    );
 }
 
 #[test]

@@ -184,9 +184,15 @@ pub(crate) fn bad(
     help: &str,
 ) {
     diags.push(
-        Diagnostic::new(code, format!("{what} `{value}` is invalid: {why}"))
-            .at(span, why.to_string())
-            .help(help.to_string()),
+        Diagnostic::new(
+            code,
+            format!(
+                "{what} `{}` is invalid: {why}",
+                blueprint_diagnostics::shorten(value, 80)
+            ),
+        )
+        .at(span, why.to_string())
+        .help(help.to_string()),
     );
 }
 
@@ -396,7 +402,13 @@ pub fn resolve(
             k.name.clone(),
             Region {
                 cloud_region: r.cloud_region.value.clone(),
-                zones: r.zones.value.len(),
+                zones: r
+                    .zones
+                    .value
+                    .iter()
+                    .map(|z| z.value.as_str())
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .len(),
                 backup_peer: r.backup_peer.clone(),
                 span: k.span,
             },
@@ -424,6 +436,35 @@ pub fn resolve(
                 )),
             );
         }
+        if r.zones.value.is_empty() {
+            diags.push(
+                Diagnostic::new(codes::OUT_OF_RANGE, format!("region `{}` lists no zones", k.name))
+                    .at(r.zones.span, "empty")
+                    .help("list the availability zones the plants may use, e.g. [\"eu-west-3a\", \"eu-west-3b\", \"eu-west-3c\"]"),
+            );
+        }
+        for (i, z) in r.zones.value.iter().enumerate() {
+            if let Err(why) = units::dns_label(&z.value, 63) {
+                bad(
+                    diags,
+                    codes::INVALID_NAME,
+                    z.span,
+                    "zone",
+                    &z.value,
+                    &why,
+                    "write the cloud's zone name, e.g. `eu-west-3a`",
+                );
+            } else if r.zones.value[..i].iter().any(|o| o.value == z.value) {
+                diags.push(
+                    Diagnostic::new(
+                        codes::INVALID_NAME,
+                        format!("zone `{}` is listed twice in region `{}`", z.value, k.name),
+                    )
+                    .at(z.span, "listed again")
+                    .help("list each zone once: replication rules count distinct zones"),
+                );
+            }
+        }
         if let Err(why) = units::dns_label(&k.name, 63) {
             bad(
                 diags,
@@ -449,10 +490,14 @@ pub fn resolve(
                     format!("backupPeer `{}` of region `{}`: {why}", peer.value, k.name),
                 )
                 .at(peer.span, why)
-                .help(format!(
-                    "name another region of `[regions]`: {}",
-                    regions.keys().cloned().collect::<Vec<_>>().join(", ")
-                )),
+                .help({
+                    let others: Vec<&str> = regions.keys().map(String::as_str).filter(|r| *r != k.name).collect();
+                    if others.is_empty() {
+                        "define a second region under `[regions]` to hold the second repository, or remove `backupPeer`".to_string()
+                    } else {
+                        format!("name another region of `[regions]`: {}", others.join(", "))
+                    }
+                }),
             );
         }
     }

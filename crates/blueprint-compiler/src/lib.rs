@@ -85,9 +85,17 @@ fn parse_input(
     }
     let format = Format::of_path(&input.path).unwrap_or(Format::Yaml);
     let parsed = blueprint_syntax::parse(map, id, format, &Limits::default());
+    let parse_findings = parsed.diagnostics.len();
     diags.extend(parsed.diagnostics);
-    let root = parsed.root;
-    if root.is_none() && diags.is_empty() {
+    // An empty TOML file parses to an empty table; without content it is an empty file too.
+    let blank = map.file(id).text.lines().all(|l| {
+        let t = l.trim();
+        t.is_empty() || t.starts_with('#')
+    });
+    let root = parsed
+        .root
+        .filter(|r| !(blank && r.as_map().is_some_and(<[_]>::is_empty)));
+    if root.is_none() && parse_findings == 0 {
         diags.push(
             blueprint_diagnostics::Diagnostic::new(
                 codes::MISSING_KEY,
@@ -187,7 +195,13 @@ fn drop_missing_keys_explained_by_typos(diags: &mut Vec<Diagnostic>) {
         .filter_map(|d| {
             let help = d.help.as_deref()?;
             let key = help.strip_prefix("did you mean `")?.strip_suffix("`?")?;
-            Some((d.primary.as_ref()?.span.file, key.to_string()))
+            // "unknown key `nam` in `integrations[0]`": the suggestion's full path.
+            let parent = d
+                .message
+                .rsplit_once(" in `")
+                .map(|(_, p)| p.trim_end_matches('`'));
+            let full = parent.map_or_else(|| key.to_string(), |p| format!("{p}.{key}"));
+            Some((d.primary.as_ref()?.span.file, full))
         })
         .collect();
     if suggested.is_empty() {
@@ -201,7 +215,6 @@ fn drop_missing_keys_explained_by_typos(diags: &mut Vec<Diagnostic>) {
             return true;
         };
         let missing = d.message.split('`').nth(1).unwrap_or("");
-        let last = missing.rsplit('.').next().unwrap_or(missing);
-        !suggested.iter().any(|(f, k)| *f == file && k == last)
+        !suggested.iter().any(|(f, k)| *f == file && k == missing)
     });
 }

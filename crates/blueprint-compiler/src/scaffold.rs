@@ -4,15 +4,19 @@
 //!    the fleet, the Odoo image (`--image`, else the fleet's platform image), objectives the
 //!    tier and cluster can meet, and two networks no plant or peer of the fleet uses, and
 //!    writes the YAML text.
-//! 2. [`check`] compiles that text together with the directory it will join, keeping only the
-//!    findings in the new file, so the caller writes nothing that would fail.
+//! 2. [`check`] compiles the directory it will join without and with that text, keeping only
+//!    the findings the new file brings (wherever they are: a cluster's capacity in the fleet
+//!    file, a name another plant already uses), so the caller writes nothing that would fail.
 //!
 //! Pure: the caller reads the directory, finds the schema path and writes the file.
 
 use crate::fleet::Fleet;
 use crate::{Compilation, Input, compile, units};
+use blueprint_diagnostics::{Diagnostic, SourceMap};
 use blueprint_syntax::doc::{OdooVersion, Tenancy, Tier};
+use std::collections::BTreeSet;
 use std::fmt;
+use std::path::Path;
 
 /// What `blueprint init NAME` was asked for.
 #[derive(Debug, Clone, Copy)]
@@ -87,13 +91,41 @@ fn free_networks(c: &Compilation) -> (String, String) {
     (prod, staging)
 }
 
+/// The version-looking start of an image tag: two digits, a dot and digits (`16.0` of
+/// `16.0-20250101`, `18.01` of `18.01`), if the tag starts so.
+fn version_prefix(tag: &str) -> Option<&str> {
+    let b = tag.as_bytes();
+    let major = b.iter().take_while(|c| c.is_ascii_digit()).count();
+    if major != 2 || b.get(2) != Some(&b'.') {
+        return None;
+    }
+    let minor = b[3..].iter().take_while(|c| c.is_ascii_digit()).count();
+    (minor > 0).then(|| &tag[..3 + minor])
+}
+
 /// The Odoo version an image's tag names (`…/odoo:17.0`, `…:17.0-20250101@sha256:…`), if any.
-fn version_of(image: &str) -> Option<OdooVersion> {
-    let tag = units::image(image).ok()?.tag?;
-    OdooVersion::ALL.iter().copied().find(|v| {
-        tag.strip_prefix(v.as_str())
-            .is_some_and(|rest| !rest.starts_with(|c: char| c.is_ascii_digit()))
-    })
+///
+/// # Errors
+/// A usage refusal when the tag starts with a version blueprint does not support (`16.0`).
+fn version_of(image: &str) -> Result<Option<OdooVersion>, Refusal> {
+    let Some(tag) = units::image(image).ok().and_then(|i| i.tag) else {
+        return Ok(None);
+    };
+    let Some(named) = version_prefix(&tag) else {
+        return Ok(None);
+    };
+    match OdooVersion::ALL
+        .iter()
+        .copied()
+        .find(|v| v.as_str() == named)
+    {
+        Some(v) => Ok(Some(v)),
+        None => Err(Refusal::Usage(format!(
+            "the tag of `--image {image}` names Odoo {named}, which blueprint does not support; \
+             pass an image of one of the supported versions: {}",
+            OdooVersion::TEXTS.join(", ")
+        ))),
+    }
 }
 
 /// The version and image a dedicated plant runs: `--image` (its tag's version, else the
@@ -106,7 +138,7 @@ fn odoo_image(fleet: &Fleet, given: Option<&str>) -> Result<(OdooVersion, String
         .map(|o| (o.version.value, o.image.value.clone()));
     match (given, platform) {
         (Some(image), platform) => {
-            let version = version_of(image)
+            let version = version_of(image)?
                 .or(platform.map(|(v, _)| v))
                 .unwrap_or(OdooVersion::V18);
             Ok((version, image.to_string()))
@@ -145,6 +177,14 @@ pub fn plant(existing: &Compilation, opts: &Options<'_>) -> Result<String, Refus
         if opts.image.is_some() {
             return Err(Refusal::Usage(
                 "`--image` does not apply to tenancy `shared`: a shared plant runs its cluster's platform image"
+                    .into(),
+            ));
+        }
+        if !fleet.clusters.values().any(|c| c.odoo.is_some()) {
+            return Err(Refusal::Usage(
+                "no cluster of the fleet runs a shared Odoo, so a `shared` plant has nowhere to \
+                 run; add one to a cluster in fleet.toml (`odoo = { version, image, modules }` \
+                 under `[clusters.<name>]`), or choose `--tenancy dedicated-namespace`"
                     .into(),
             ));
         }
@@ -221,24 +261,48 @@ pub fn plant(existing: &Compilation, opts: &Options<'_>) -> Result<String, Refus
     Ok(y)
 }
 
-/// Compiles `text`, to be written at `path`, together with `inputs` (the directory it joins),
-/// and keeps only the findings located in the new file: if any is an error, the scaffold would
-/// not pass `check` there.
+/// What makes two findings the same across compilations: code, message and rendered location
+/// (`path:line:col`; file ids differ between compilations).
+fn finding_key(map: &SourceMap, d: &Diagnostic) -> (&'static str, String, Option<String>) {
+    (
+        d.code.0,
+        d.message.clone(),
+        d.primary.as_ref().map(|l| map.location(l.span)),
+    )
+}
+
+/// Compiles `inputs` (the directory `text` joins) without and with `text` at `path` (placed
+/// where the sorted walk would read it), and keeps the findings of the second compilation the
+/// first did not have, wherever they are located: if any is an error, adding the scaffold
+/// would make `check` fail there (in the new file, or elsewhere, such as a cluster whose
+/// capacity it exceeds). Findings the directory already had are not the scaffold's doing.
 #[must_use]
 pub fn check(inputs: &[Input], path: &str, text: &str) -> Compilation {
+    let before = compile(inputs);
+    let old: BTreeSet<_> = before
+        .diagnostics
+        .iter()
+        .map(|d| finding_key(&before.map, d))
+        .collect();
     let mut all = inputs.to_vec();
-    all.push(Input {
-        path: path.to_string(),
-        bytes: text.as_bytes().to_vec(),
-        is_fleet: false,
-    });
+    let at = all
+        .iter()
+        .position(|i| Path::new(&i.path) > Path::new(path))
+        .unwrap_or(all.len());
+    all.insert(
+        at,
+        Input {
+            path: path.to_string(),
+            bytes: text.as_bytes().to_vec(),
+            is_fleet: false,
+        },
+    );
     let mut c = compile(&all);
-    let map = &c.map;
-    c.diagnostics.retain(|d| {
-        d.primary
-            .as_ref()
-            .is_some_and(|l| map.file(l.span.file).path == path)
-    });
+    let all_findings = std::mem::take(&mut c.diagnostics);
+    c.diagnostics = all_findings
+        .into_iter()
+        .filter(|d| !old.contains(&finding_key(&c.map, d)))
+        .collect();
     c
 }
 
@@ -341,7 +405,8 @@ mod tests {
     fn given_image_without_a_version_tag_keeps_the_fleet_version() {
         for image in [
             format!("registry.example.com/odoo/odoo:custom@{DIGEST}"),
-            format!("registry.example.com/odoo/odoo:18.01@{DIGEST}"),
+            format!("registry.example.com/odoo/odoo:v16.0@{DIGEST}"),
+            format!("registry.example.com/odoo/odoo:1.2.3@{DIGEST}"),
             format!("registry.example.com/odoo/odoo@{DIGEST}"),
         ] {
             let o = Options {
@@ -350,6 +415,53 @@ mod tests {
             };
             let text = plant(&compile(&[]), &o).expect("scaffold");
             assert!(text.contains("  version: \"18.0\"\n"), "{image}: {text}");
+        }
+    }
+
+    #[test]
+    fn given_image_of_an_unsupported_version_is_refused() {
+        for (tag, named) in [
+            ("16.0", "16.0"),
+            ("16.0-20250101", "16.0"),
+            ("20.0", "20.0"),
+            ("18.01", "18.01"),
+        ] {
+            let image = format!("registry.example.com/odoo/odoo:{tag}@{DIGEST}");
+            let o = Options {
+                image: Some(&image),
+                ..opts("alpha", "standard", "dedicated-namespace")
+            };
+            match plant(&compile(&[]), &o) {
+                Err(Refusal::Usage(m)) => assert!(
+                    m.contains(&format!("names Odoo {named},"))
+                        && m.contains("supported versions: 17.0, 18.0, 19.0"),
+                    "{m}"
+                ),
+                other => panic!("{tag}: {other:?}"),
+            }
+        }
+        // A supported version followed by a build suffix is that version.
+        let image = format!("registry.example.com/odoo/odoo:19.0.1@{DIGEST}");
+        let o = Options {
+            image: Some(&image),
+            ..opts("alpha", "standard", "dedicated-namespace")
+        };
+        let text = plant(&compile(&[]), &o).expect("scaffold");
+        assert!(text.contains("  version: \"19.0\"\n"), "{text}");
+    }
+
+    #[test]
+    fn shared_plant_without_a_shared_odoo_in_the_fleet_is_refused() {
+        let existing = compile(&[fleet_without_platform_image()]);
+        assert!(existing.fleet.is_some(), "{:?}", existing.diagnostics);
+        match plant(&existing, &opts("beta", "basic", "shared")) {
+            Err(Refusal::Usage(m)) => assert!(
+                m.contains("no cluster of the fleet runs a shared Odoo")
+                    && m.contains("`odoo = { version, image, modules }` under `[clusters.<name>]`")
+                    && m.contains("--tenancy dedicated-namespace"),
+                "{m}"
+            ),
+            other => panic!("{other:?}"),
         }
     }
 
@@ -460,14 +572,56 @@ mod tests {
     }
 
     #[test]
-    fn check_keeps_only_the_findings_of_the_new_file() {
+    fn check_keeps_new_findings_located_outside_the_new_file() {
+        // A cluster that holds the default fleet's shared Odoo but not one more critical plant.
+        let small = DEFAULT_FLEET.replace(
+            "capacity = { cpu = \"384\", memory = \"1536Gi\" }",
+            "capacity = { cpu = \"64\", memory = \"1536Gi\" }",
+        );
+        assert_ne!(
+            small, DEFAULT_FLEET,
+            "the default fleet states its capacity"
+        );
+        let inputs = [fleet_input(&small)];
+        let existing = compile(&inputs);
+        assert_eq!(errors(&existing), Vec::<String>::new());
+        let text =
+            plant(&existing, &opts("alpha", "critical", "dedicated-namespace")).expect("scaffold");
+        let c = check(&inputs, "plants/alpha.yaml", &text);
+        let found = errors(&c);
+        assert!(
+            found.len() == 1 && found[0].starts_with("BP3006 "),
+            "{found:?}"
+        );
+        let primary = c.diagnostics[0].primary.as_ref().expect("located");
+        assert_eq!(c.map.file(primary.span.file).path, "plants/fleet.toml");
+    }
+
+    #[test]
+    fn check_drops_the_findings_the_directory_already_had() {
         let broken = Input {
             path: "plants/other.yaml".into(),
             bytes: b"name: other\n".to_vec(),
             is_fleet: false,
         };
+        assert!(!errors(&compile(std::slice::from_ref(&broken))).is_empty());
         let text = plant(&compile(&[]), &opts("alpha", "basic", "shared")).expect("scaffold");
         let c = check(&[broken], "plants/alpha.yaml", &text);
         assert_eq!(errors(&c), Vec::<String>::new());
+        // A plant of the same name is a new finding, though located in the other file.
+        let twin = Input {
+            path: "plants/zeta.yaml".into(),
+            bytes: text.clone().into_bytes(),
+            is_fleet: false,
+        };
+        let c = check(&[twin], "plants/alpha.yaml", &text);
+        assert!(!errors(&c).is_empty(), "a second `alpha` is refused");
+        let located: Vec<&str> = c
+            .diagnostics
+            .iter()
+            .filter_map(|d| d.primary.as_ref())
+            .map(|l| c.map.file(l.span.file).path.as_str())
+            .collect();
+        assert_eq!(located, ["plants/zeta.yaml"]);
     }
 }

@@ -345,7 +345,7 @@ pub fn window(s: &str) -> Result<Window, String> {
     };
     let (start, end) = (hhmm(a.trim())?, hhmm(b.trim())?);
     if start == 1440 {
-        return Err("a window starts at 00:00 at the latest, not 24:00".into());
+        return Err("a window cannot start at 24:00; write 00:00 of the next day".into());
     }
     let minutes = match end_day {
         Some(d) => {

@@ -20,6 +20,22 @@ pub use source::{FileId, LineCol, SourceFile, SourceMap, Span};
 
 use std::fmt;
 
+/// A value quoted in a message, cut to `max` characters (`…` marks the cut): the span already
+/// shows where it is, and a message must stay one line.
+#[must_use]
+pub fn shorten(s: &str, max: usize) -> String {
+    let one_line: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if one_line.chars().count() <= max {
+        return one_line;
+    }
+    let mut cut: String = one_line.chars().take(max).collect();
+    cut.push('…');
+    cut
+}
+
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]

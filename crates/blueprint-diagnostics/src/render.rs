@@ -89,7 +89,8 @@ pub fn render_human(map: &SourceMap, diagnostics: &[Diagnostic], color: bool) ->
         let title = d.full_message();
         let mut group = Group::with_title(level.primary_title(title.as_str()).id(d.code.0));
         for ex in excerpts(map, d) {
-            let mut snippet = Snippet::source(ex.text)
+            // A carriage return (CRLF files) is shown as a space: same byte length, so spans hold.
+            let mut snippet = Snippet::source(ex.text.replace('\r', " "))
                 .line_start(ex.first_line)
                 .path(ex.path);
             for (label, primary) in &ex.labels {

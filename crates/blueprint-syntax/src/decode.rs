@@ -208,7 +208,7 @@ impl Cx {
                 codes::UNKNOWN_KEY,
                 format!(
                     "unknown key `{}` in {}",
-                    k.name,
+                    blueprint_diagnostics::shorten(&k.name, 60),
                     if self.path.is_empty() {
                         what.to_string()
                     } else {
@@ -321,6 +321,24 @@ impl<T: Decode> Decode for Spanned<T> {
 impl Decode for String {
     fn decode(node: &Node, cx: &mut Cx) -> Option<Self> {
         if let Some(s) = node.as_str() {
+            // Text reaches terminals, labels and generated files: control characters (ESC,
+            // BEL, CR…) are refused; line breaks and tabs are text.
+            if let Some(c) = s
+                .chars()
+                .find(|c| c.is_control() && *c != '\n' && *c != '\t')
+            {
+                let msg = format!(
+                    "{} contains the control character U+{:04X}",
+                    cx.here(),
+                    u32::from(c)
+                );
+                cx.report(
+                    Diagnostic::new(codes::WRONG_TYPE, msg)
+                        .at(node.span, "control character")
+                        .help("remove it; plant files hold plain text"),
+                );
+                return None;
+            }
             return Some(s.to_string());
         }
         cx.wrong_type(node, "text");
@@ -448,7 +466,11 @@ pub fn invalid_choice(
         .map(|c| format!("`{c}`"))
         .collect::<Vec<_>>()
         .join(", ");
-    let msg = format!("{} must be one of {list}, found `{given}`", cx.here());
+    let msg = format!(
+        "{} must be one of {list}, found `{}`",
+        cx.here(),
+        blueprint_diagnostics::shorten(given, 60)
+    );
     let help = match suggest(given, choices) {
         Some(s) => format!("did you mean `{s}`?"),
         None => format!("use one of {list}"),

@@ -54,7 +54,7 @@ impl Node {
         match &self.kind {
             NodeKind::Map(_) => "a mapping".into(),
             NodeKind::Seq(_) => "a list".into(),
-            NodeKind::Str(s) => format!("the string {s:?}"),
+            NodeKind::Str(s) => format!("the string {:?}", blueprint_diagnostics::shorten(s, 60)),
             NodeKind::Int { raw, .. } => format!("the number {raw}"),
             NodeKind::Float { raw } => format!("the number {raw}"),
             NodeKind::Bool(b) => format!("the boolean {b}"),
@@ -105,11 +105,19 @@ impl Node {
         match (&self.kind, &overlay.kind) {
             (NodeKind::Map(base), NodeKind::Map(over)) => {
                 let mut out: Vec<(Key, Node)> = base.clone();
+                // An index by key keeps a merge of many keys linear.
+                let mut index: std::collections::BTreeMap<String, usize> = out
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (k, _))| (k.name.clone(), i))
+                    .collect();
                 for (k, v) in over {
-                    if let Some(slot) = out.iter_mut().find(|(bk, _)| bk.name == k.name) {
+                    if let Some(&i) = index.get(&k.name) {
+                        let slot = &mut out[i];
                         slot.1 = slot.1.merged(v);
                         slot.0 = k.clone();
                     } else {
+                        index.insert(k.name.clone(), out.len());
                         out.push((k.clone(), v.clone()));
                     }
                 }

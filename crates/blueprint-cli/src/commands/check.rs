@@ -1,6 +1,7 @@
 //! `blueprint check [DIR]`.
 
 use crate::OutputFormat;
+use crate::out::errln;
 use blueprint_diagnostics::Severity;
 use std::path::Path;
 
@@ -17,7 +18,7 @@ pub(crate) fn run(dir: &Path, format: OutputFormat, deny_warnings: bool) -> u8 {
                 format!("{n} {word}s")
             }
         };
-        eprintln!(
+        errln!(
             "checked {}: {}, {} resolved, {}",
             dir.display(),
             plural(files, "plant file"),

@@ -5,6 +5,7 @@
 //! the findings that stopped it (exit 1), after the environments that did resolve.
 
 use crate::OutputFormat;
+use crate::out::{errln, out};
 use blueprint_compiler::explain;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -20,9 +21,7 @@ pub(crate) fn run(dir: &Path, plant: &str, env: Option<&str>, format: OutputForm
         (Some((p, e)), None) => (p, Some(e)),
         (Some((p, e)), Some(other)) if e == other => (p, Some(e)),
         (Some(_), Some(other)) => {
-            eprintln!(
-                "error: `{plant}` names an environment and `--env {other}` another; give one"
-            );
+            errln!("error: `{plant}` names an environment and `--env {other}` another; give one");
             return 2;
         }
         (None, e) => (plant, e),
@@ -54,13 +53,13 @@ pub(crate) fn run(dir: &Path, plant: &str, env: Option<&str>, format: OutputForm
             Some(s) if s != plant => format!("; did you mean `{s}`?"),
             _ => String::new(),
         };
-        eprintln!(
+        errln!(
             "error: no plant `{plant}` in {}{hint}\n  plants: {}",
             dir.display(),
             names.join(", ")
         );
         if c.has_errors() {
-            eprintln!(
+            errln!(
                 "  some files have errors; `blueprint check {}` shows them",
                 dir.display()
             );
@@ -74,7 +73,7 @@ pub(crate) fn run(dir: &Path, plant: &str, env: Option<&str>, format: OutputForm
             Some(s) if s != e => format!("; did you mean `{s}`?"),
             _ => String::new(),
         };
-        eprintln!(
+        errln!(
             "error: plant `{plant}` has no environment `{e}`{hint}\n  environments of `{plant}`: {}",
             envs.join(", ")
         );
@@ -87,10 +86,10 @@ pub(crate) fn run(dir: &Path, plant: &str, env: Option<&str>, format: OutputForm
         .collect();
     found.sort_by_key(|p| env_order(&p.env));
     match format {
-        OutputFormat::Json => print!("{}", explain::json(&c.map, &found)),
+        OutputFormat::Json => out!("{}", explain::json(&c.map, &found)),
         OutputFormat::Text => {
             let texts: Vec<String> = found.iter().map(|p| explain::text(&c.map, p)).collect();
-            print!("{}", texts.join("\n"));
+            out!("{}", texts.join("\n"));
         }
     }
     let missing: Vec<String> = envs
@@ -115,7 +114,7 @@ pub(crate) fn run(dir: &Path, plant: &str, env: Option<&str>, format: OutputForm
         .collect();
     super::print_findings(&c.map, &own, OutputFormat::Text);
     let shown: Vec<&str> = found.iter().map(|p| p.env.as_str()).collect();
-    eprintln!(
+    errln!(
         "error: `{plant}` did not resolve in {} {}; the findings above say why{}",
         if missing.len() == 1 {
             "environment"

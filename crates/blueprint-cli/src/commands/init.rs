@@ -1,10 +1,12 @@
 //! `blueprint init NAME [--tier] [--tenancy] [--image] [--dir]`: scaffold a plant that passes
 //! `check`; `blueprint init --fleet [--dir]`: write out the embedded default fleet.
 //!
-//! The scaffold comes from `blueprint_compiler::scaffold`, which also compiles it together with
-//! the directory; if it would not pass, nothing is written and its findings are shown. This
+//! The scaffold comes from `blueprint_compiler::scaffold`, which also compiles the directory
+//! without and with it; if it brings any new error (in its own file or elsewhere, such as a
+//! cluster's capacity), nothing is written and the new findings are shown. This
 //! command reads the directory, finds the schema for the editor comment and writes the file.
 
+use crate::out::{errln, outln};
 use blueprint_compiler::scaffold::{self, Options, Refusal};
 use std::path::{Component, Path, PathBuf};
 
@@ -37,7 +39,7 @@ fn schema_path(dir: &Path) -> Option<String> {
 pub(crate) fn run(dir: &Path, name: &str, tier: &str, tenancy: &str, image: Option<&str>) -> u8 {
     let path = dir.join(format!("{name}.yaml"));
     if path.exists() {
-        eprintln!(
+        errln!(
             "error: {} already exists; init never overwrites a plant file",
             path.display()
         );
@@ -63,11 +65,11 @@ pub(crate) fn run(dir: &Path, name: &str, tier: &str, tenancy: &str, image: Opti
     let text = match scaffold::plant(&existing, &options) {
         Ok(text) => text,
         Err(Refusal::Usage(e)) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return 2;
         }
         Err(Refusal::BrokenFleet) => {
-            eprintln!(
+            errln!(
                 "error: the fleet file in {} has errors; run `blueprint check {}` first",
                 dir.display(),
                 dir.display()
@@ -79,7 +81,10 @@ pub(crate) fn run(dir: &Path, name: &str, tier: &str, tenancy: &str, image: Opti
     let c = scaffold::check(&inputs, &display, &text);
     if c.has_errors() {
         super::print_findings(&c.map, &c.diagnostics, crate::OutputFormat::Text);
-        eprintln!("error: the scaffold for `{name}` would not pass check here; nothing written");
+        errln!(
+            "error: the scaffold for `{name}` would not pass check here (the findings above are \
+             the ones it would add); nothing written"
+        );
         return 1;
     }
     let hint = format!("edit it, then run `blueprint check {}`", dir.display());
@@ -105,7 +110,7 @@ pub(crate) fn write_fleet(dir: &Path) -> u8 {
 /// Creates `path` (and `dir`) with `text`; an existing file is never overwritten (exit 2).
 fn write_new(dir: &Path, path: &Path, text: &str, hint: &str) -> u8 {
     if let Err(e) = std::fs::create_dir_all(dir) {
-        eprintln!("error: cannot create {}: {e}", dir.display());
+        errln!("error: cannot create {}: {e}", dir.display());
         return 2;
     }
     #[allow(clippy::disallowed_methods)]
@@ -116,18 +121,18 @@ fn write_new(dir: &Path, path: &Path, text: &str, hint: &str) -> u8 {
         .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()));
     match written {
         Ok(()) => {
-            println!("wrote {}; {hint}", path.display());
+            outln!("wrote {}; {hint}", path.display());
             0
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            eprintln!(
+            errln!(
                 "error: {} already exists; init never overwrites it",
                 path.display()
             );
             2
         }
         Err(e) => {
-            eprintln!("error: cannot write {}: {e}", path.display());
+            errln!("error: cannot write {}: {e}", path.display());
             2
         }
     }

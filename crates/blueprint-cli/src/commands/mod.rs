@@ -6,13 +6,14 @@ pub(crate) mod init;
 pub(crate) mod rules;
 pub(crate) mod schema;
 
+use crate::out::{err, errln, out};
 use blueprint_compiler::Compilation;
 use blueprint_diagnostics::{Diagnostic, SourceMap, render_human, render_json};
 use std::io::IsTerminal;
 
 /// Prints an environment failure through miette and returns exit code 2.
 pub(crate) fn fail(e: impl miette::Diagnostic + Send + Sync + 'static) -> u8 {
-    eprintln!("{:?}", miette::Report::new(e));
+    errln!("{:?}", miette::Report::new(e));
     2
 }
 
@@ -23,10 +24,10 @@ pub(crate) fn print_findings(
     format: crate::OutputFormat,
 ) {
     match format {
-        crate::OutputFormat::Json => print!("{}", render_json(map, diagnostics)),
+        crate::OutputFormat::Json => out!("{}", render_json(map, diagnostics)),
         crate::OutputFormat::Text => {
             let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            eprint!("{}", render_human(map, diagnostics, color));
+            err!("{}", render_human(map, diagnostics, color));
         }
     }
 }

@@ -1,5 +1,6 @@
 //! `blueprint schema [plant|fleet] [--write DIR]`.
 
+use crate::out::{errln, out, outln};
 use blueprint_syntax::schema::{fleet_schema, plant_schema, to_pretty};
 use std::path::Path;
 
@@ -21,10 +22,10 @@ pub(crate) fn run(which: Which, write: Option<&Path>) -> u8 {
             let path = dir.join(name);
             #[allow(clippy::disallowed_methods)]
             if let Err(e) = std::fs::write(&path, to_pretty(&v)) {
-                eprintln!("error: cannot write {}: {e}", path.display());
+                errln!("error: cannot write {}: {e}", path.display());
                 return 2;
             }
-            println!("wrote {}", path.display());
+            outln!("wrote {}", path.display());
         }
         return 0;
     }
@@ -32,6 +33,6 @@ pub(crate) fn run(which: Which, write: Option<&Path>) -> u8 {
         Which::Plant => plant_schema(),
         Which::Fleet => fleet_schema(),
     };
-    print!("{}", to_pretty(&v));
+    out!("{}", to_pretty(&v));
     0
 }

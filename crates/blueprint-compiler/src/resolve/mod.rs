@@ -135,6 +135,9 @@ pub(crate) struct PlantSource {
 }
 
 /// The environments of a plant and their overlay nodes.
+/// Most environments one plant may have.
+const MAX_ENVIRONMENTS: usize = 20;
+
 pub(crate) fn environments(
     src: &PlantSource,
     diags: &mut Vec<Diagnostic>,
@@ -168,9 +171,19 @@ pub(crate) fn environments(
                 .help("remove `environments` to get the default `prod` and `staging`, or list at least one environment"),
         );
     }
+    if entries.len() > MAX_ENVIRONMENTS {
+        diags.push(
+            Diagnostic::new(codes::TOO_DEEP_OR_LARGE, format!("{} environments; a plant has at most {MAX_ENVIRONMENTS}", entries.len()))
+                .at(envs.span, "too many environments")
+                .help("keep the environments a plant really runs (prod, staging, training…); each is a namespace with its own database"),
+        );
+        return Vec::new();
+    }
     let mut out = Vec::new();
     for (k, v) in entries {
-        if let Err(why) = units::dns_label(&k.name, 20) {
+        // 12 characters: with a 40-character plant name, every generated name still fits
+        // (`<plant>-<env>-pgbackrest` is 64, the IAM limit).
+        if let Err(why) = units::dns_label(&k.name, 12) {
             bad(
                 diags,
                 codes::INVALID_NAME,
@@ -178,7 +191,7 @@ pub(crate) fn environments(
                 "environment name",
                 &k.name,
                 &why,
-                "use a short DNS label such as `prod` or `staging`",
+                "use a short DNS label (at most 12 characters) such as `prod`, `staging` or `training`",
             );
             continue;
         }
@@ -235,6 +248,9 @@ pub(crate) fn resolve_plant(
     let base = strip(&src.root, &["environments"]);
     // Check the top level decodes on its own so `environments` entries are validated once.
     let _: Option<PlantDoc> = blueprint_syntax::decode(&src.root, diags);
+    if src.root.as_map().is_none() {
+        return out; // "must be a mapping" says it all
+    }
     for (env, _env_span, overlay) in environments(src, diags) {
         if let Some(entries) = overlay.as_map() {
             for (k, _) in entries {
@@ -255,6 +271,11 @@ pub(crate) fn resolve_plant(
         }
         merged = merged.merged(&overlay_clean);
         let Some(doc) = blueprint_syntax::decode::<PlantDoc>(&merged, diags) else {
+            // The file has other problems, but its missing keys are reported in this run too.
+            let anchor = merged
+                .get_key("name")
+                .map_or(Span::new(src.file, 0, 0), |k| k.span);
+            placement::report_missing(|key| merged.get(key).is_some(), anchor, diags);
             continue;
         };
         let mut spans = std::collections::BTreeSet::new();

@@ -25,6 +25,30 @@ pub(crate) struct Header<'a> {
     pub(crate) valid_name: bool,
 }
 
+/// The keys every plant file must have, with what to write.
+const REQUIRED: [(&str, &str); 7] = [
+    ("apiVersion", ": `apiVersion: blueprint/v1`"),
+    ("kind", ": `kind: Plant`"),
+    ("name", ": a DNS label such as `lyon`"),
+    ("region", ": a region of the fleet"),
+    ("tier", ": `critical`, `standard` or `basic`"),
+    ("tenancy", ""),
+    ("owner", " with `team` and `email`"),
+];
+
+/// Reports every key of [`REQUIRED`] that `present` says is absent, all in one run.
+pub(crate) fn report_missing(
+    present: impl Fn(&str) -> bool,
+    anchor: Span,
+    diags: &mut Vec<Diagnostic>,
+) {
+    for (key, why) in REQUIRED {
+        if !present(key) {
+            missing(diags, anchor, key, why);
+        }
+    }
+}
+
 /// Finds the keys every plant must have; `None` (after reporting what is missing) when one is
 /// absent.
 pub(crate) fn header<'a>(
@@ -35,28 +59,16 @@ pub(crate) fn header<'a>(
     let file_start = Span::new(file, 0, 0);
     // Every missing key is reported in one run, at the plant's name when it has one.
     let anchor = doc.name.as_ref().map_or(file_start, |n| n.span);
-    let required: [(bool, &str, &str); 7] = [
-        (
-            doc.api_version.is_some(),
-            "apiVersion",
-            ": `apiVersion: blueprint/v1`",
-        ),
-        (doc.kind.is_some(), "kind", ": `kind: Plant`"),
-        (doc.name.is_some(), "name", ": a DNS label such as `lyon`"),
-        (doc.region.is_some(), "region", ": a region of the fleet"),
-        (
-            doc.tier.is_some(),
-            "tier",
-            ": `critical`, `standard` or `basic`",
-        ),
-        (doc.tenancy.is_some(), "tenancy", ""),
-        (doc.owner.is_some(), "owner", " with `team` and `email`"),
-    ];
-    for (present, key, why) in required {
-        if !present {
-            missing(diags, anchor, key, why);
-        }
-    }
+    let present = |key: &str| match key {
+        "apiVersion" => doc.api_version.is_some(),
+        "kind" => doc.kind.is_some(),
+        "name" => doc.name.is_some(),
+        "region" => doc.region.is_some(),
+        "tier" => doc.tier.is_some(),
+        "tenancy" => doc.tenancy.is_some(),
+        _ => doc.owner.is_some(),
+    };
+    report_missing(present, anchor, diags);
     let (Some(_), Some(_), Some(name), Some(region), Some(tier), Some(tenancy), Some(owner)) = (
         &doc.api_version,
         &doc.kind,
@@ -120,10 +132,7 @@ pub(crate) fn place<'a>(cx: &mut Cx<'a>, doc: &PlantDoc, head: &Header<'_>) -> P
                 format!("region `{}` is not defined in the fleet", region.value),
             )
             .at(region.span, "unknown region")
-            .help(format!(
-                "use one of: {}",
-                fleet.regions.keys().cloned().collect::<Vec<_>>().join(", ")
-            )),
+            .help(one_of("region", "[regions.<name>]", fleet.regions.keys())),
         );
     }
     let cluster = cluster(cx, doc.cluster.as_ref(), head);
@@ -229,7 +238,11 @@ fn cluster<'a>(
                             format!("cluster `{}` is not defined in the fleet", c.value),
                         )
                         .at(c.span, "unknown cluster")
-                        .help(format!("use one of: {}", cluster_names())),
+                        .help(one_of(
+                            "cluster",
+                            "[clusters.<name>]",
+                            fleet.clusters.keys(),
+                        )),
                     );
                     None
                 }
@@ -286,4 +299,14 @@ pub(crate) fn owner(cx: &mut Cx<'_>, owner: &Spanned<doc::Owner>) -> Owner {
         }
     }
     owner
+}
+
+/// "use one of: a, b", or how to define one when the fleet has none.
+fn one_of<'k>(what: &str, table: &str, names: impl Iterator<Item = &'k String>) -> String {
+    let names: Vec<&str> = names.map(String::as_str).collect();
+    if names.is_empty() {
+        format!("the fleet defines no {what}: add `{table}` to fleet.toml")
+    } else {
+        format!("use one of: {}", names.join(", "))
+    }
 }

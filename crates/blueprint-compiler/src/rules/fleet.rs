@@ -332,11 +332,19 @@ fn clusters(fleet: &Fleet, plants: &[ResolvedPlant], diags: &mut Vec<Diagnostic>
     }
 }
 
-/// Names blueprint generates, against each target's length limit.
-fn generated_names(fleet: &Fleet, plants: &[ResolvedPlant], diags: &mut Vec<Diagnostic>) {
+/// Names blueprint generates, against each target's length limit. With plant names of at most
+/// 40 characters and environment names of at most 12, every one fits; the check stays so that
+/// a change of either limit or of a naming scheme cannot slip through.
+fn generated_names(plants: &[ResolvedPlant], diags: &mut Vec<Diagnostic>) {
     for p in plants {
         let n = &p.name.value;
-        let org = fleet.org();
+        if p.database.managed && !n.starts_with(|c: char| c.is_ascii_lowercase()) {
+            diags.push(
+                Diagnostic::new(codes::GENERATED_NAME_TOO_LONG, format!("the RDS instance identifier `{n}-{}` must start with a letter", p.env))
+                    .at(span_of(p, &p.name.origin), "starts with a digit")
+                    .help("Amazon RDS identifiers begin with a letter: rename the plant (e.g. `plant-2` instead of `2nd-plant`)"),
+            );
+        }
         // Bucket names depend on the organisation and region only: checked once per region in
         // `fleet::resolve`. `owner.team` is checked as a label where it is written.
         let names: [(String, usize, &str); 5] = [
@@ -348,12 +356,12 @@ fn generated_names(fleet: &Fleet, plants: &[ResolvedPlant], diags: &mut Vec<Diag
                 "restore-test CronJob name (52 characters: the Job suffix needs the rest)",
             ),
             (
-                format!("{org}-{n}-{}-pgbackrest", p.env),
+                format!("{n}-{}-pgbackrest", p.env),
                 64,
-                "IAM role name",
+                "IAM role name (the organisation is in the role's path)",
             ),
             (
-                format!("{org}-{n}-{}", p.env),
+                format!("{n}-{}", p.env),
                 63,
                 "label value and RDS instance identifier",
             ),
@@ -370,7 +378,7 @@ fn generated_names(fleet: &Fleet, plants: &[ResolvedPlant], diags: &mut Vec<Diag
                     )
                     .at(span_of(p, &p.name.origin), "name too long once combined")
                     .help(format!(
-                        "shorten the plant name (or organization.name) by {} character{}",
+                        "shorten the plant or environment name by {} character{}",
                         name.len() - limit,
                         if name.len() - limit == 1 { "" } else { "s" }
                     )),
@@ -412,7 +420,7 @@ pub(crate) fn check_fleet(fleet: &Fleet, plants: &[ResolvedPlant], diags: &mut V
     hosts(fleet, plants, diags);
     networks(plants, diags);
     clusters(fleet, plants, diags);
-    generated_names(fleet, plants, diags);
+    generated_names(plants, diags);
 }
 
 /// The three tenants with the largest `key`, largest first (ties by name and environment).
