@@ -182,14 +182,14 @@ impl RestoreEstimate {
     pub(crate) fn arithmetic(&self, interval: u64) -> String {
         let wal = self.wal(interval);
         format!(
-            "restore {} / {}/s = {} + WAL {}/day × ({} interval + {} full backup) = {} / replay {}/s = {} + filestore {} / {}/s = {} + startup {} = {}",
+            "restore {} / {}/s = {} + WAL {}/day × ({} interval + {} full backup) ≈ {} / replay {}/s = {} + filestore {} / {}/s = {} + startup {} = {}",
             fmt_bytes(self.size),
             fmt_bytes(self.restore_rate),
             fmt_duration(self.restore_secs),
             fmt_bytes(self.write_rate),
             fmt_duration(interval),
             fmt_duration(self.full_duration),
-            fmt_bytes(wal),
+            units::fmt_bytes_approx(wal),
             fmt_bytes(self.replay_rate),
             fmt_duration(wal.div_ceil(self.replay_rate)),
             fmt_bytes(self.filestore),
@@ -539,14 +539,14 @@ pub(crate) fn shared_tenant_estimates(fleet: &Fleet, plants: &mut [crate::Resolv
             let filestore = filestore_estimate(size).div_ceil(t.restore.value);
             let estimate = side_restore + replay + t.startup.value + 2 * dump + filestore;
             let detail = format!(
-                "side restore of the shared database ({count} tenant databases, {}) / {}/s = {} + WAL {}/day × ({} interval + {} full backup) = {} / replay {}/s = {} + startup {} + pg_dump and restore of this tenant's {} = 2 × {} + filestore {} = {}",
+                "side restore of the shared database ({count} tenant databases, {}) / {}/s = {} + WAL {}/day × ({} interval + {} full backup) ≈ {} / replay {}/s = {} + startup {} + pg_dump and restore of this tenant's {} = 2 × {} + filestore {} = {}",
                 fmt_bytes(total),
                 fmt_bytes(t.restore.value),
                 fmt_duration(side_restore),
-                fmt_bytes(total_write),
+                units::fmt_bytes_approx(total_write),
                 fmt_duration(interval),
                 fmt_duration(full),
-                fmt_bytes(wal),
+                units::fmt_bytes_approx(wal),
                 fmt_bytes(t.replay.value),
                 fmt_duration(replay),
                 fmt_duration(t.startup.value),
