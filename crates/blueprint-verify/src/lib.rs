@@ -10,8 +10,13 @@
 //!    unknown top-level keys are refused. Names and label values, plain strings in the schemas,
 //!    are checked as Kubernetes checks them.
 //!
+//! 3. [`ini::verify`] reads an `odoo.conf` or `pgbackrest.conf` back as its program would and
+//!    compares it with the keys it was rendered from.
+//!
 //! Every problem is returned as text naming the field; the caller turns them into BP9xxx
 //! findings that name the template and the object.
+
+pub mod ini;
 
 use blueprint_diagnostics::SourceMap;
 use blueprint_syntax::{Format, Limits, Node, NodeKind};
