@@ -2,8 +2,7 @@
 //! validates against the committed JSON Schemas.
 
 use crate::support::{check_dir, root};
-use blueprint_syntax::{Node, NodeKind};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 fn examples() -> Vec<std::path::PathBuf> {
     let mut dirs: Vec<_> = std::fs::read_dir(root().join("examples"))
@@ -34,22 +33,6 @@ fn every_example_passes_check_without_findings() {
     }
 }
 
-fn to_json(n: &Node) -> Value {
-    match &n.kind {
-        NodeKind::Map(m) => Value::Object(
-            m.iter()
-                .map(|(k, v)| (k.name.clone(), to_json(v)))
-                .collect(),
-        ),
-        NodeKind::Seq(s) => Value::Array(s.iter().map(to_json).collect()),
-        NodeKind::Str(s) => json!(s),
-        NodeKind::Int { value, .. } => json!(value),
-        NodeKind::Float { raw } => json!(raw.parse::<f64>().unwrap_or(0.0)),
-        NodeKind::Bool(b) => json!(b),
-        NodeKind::Null => Value::Null,
-    }
-}
-
 #[test]
 fn every_example_file_validates_against_the_committed_schemas() {
     let load = |name: &str| -> Value {
@@ -73,7 +56,7 @@ fn every_example_file_validates_against_the_committed_schemas() {
                 blueprint_syntax::parse(&map, id, format, &blueprint_syntax::Limits::default())
                     .root
                     .expect("parses");
-            let v = to_json(&root);
+            let v = root.to_json();
             let validator = if input.is_fleet { &fleet } else { &plant };
             let errors: Vec<String> = validator
                 .iter_errors(&v)

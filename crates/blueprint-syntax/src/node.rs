@@ -130,6 +130,30 @@ impl Node {
         }
     }
 
+    /// The tree as JSON (to validate it against a JSON Schema). Floats that JSON cannot hold
+    /// become `null`.
+    #[must_use]
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value;
+        match &self.kind {
+            NodeKind::Map(m) => Value::Object(
+                m.iter()
+                    .map(|(k, v)| (k.name.clone(), v.to_json()))
+                    .collect(),
+            ),
+            NodeKind::Seq(s) => Value::Array(s.iter().map(Node::to_json).collect()),
+            NodeKind::Str(s) => Value::String(s.clone()),
+            NodeKind::Int { value, .. } => Value::from(*value),
+            NodeKind::Float { raw } => raw
+                .parse::<f64>()
+                .ok()
+                .and_then(serde_json::Number::from_f64)
+                .map_or(Value::Null, Value::Number),
+            NodeKind::Bool(b) => Value::Bool(*b),
+            NodeKind::Null => Value::Null,
+        }
+    }
+
     /// Number of nodes in this tree.
     #[must_use]
     pub fn count(&self) -> usize {

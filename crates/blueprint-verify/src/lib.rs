@@ -19,7 +19,7 @@
 pub mod ini;
 
 use blueprint_diagnostics::SourceMap;
-use blueprint_syntax::{Format, Limits, Node, NodeKind};
+use blueprint_syntax::{Format, Limits};
 use jsonschema::Validator;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -137,22 +137,6 @@ fn enum_value(schema: &Value, field: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-fn to_json(n: &Node) -> Value {
-    match &n.kind {
-        NodeKind::Map(m) => Value::Object(
-            m.iter()
-                .map(|(k, v)| (k.name.clone(), to_json(v)))
-                .collect(),
-        ),
-        NodeKind::Seq(s) => Value::Array(s.iter().map(to_json).collect()),
-        NodeKind::Str(s) => json!(s),
-        NodeKind::Int { value, .. } => json!(value),
-        NodeKind::Float { raw } => raw.parse::<f64>().map_or(Value::Null, |f| json!(f)),
-        NodeKind::Bool(b) => json!(b),
-        NodeKind::Null => Value::Null,
-    }
-}
-
 /// A DNS-1123 subdomain (object names): at most 253 characters, lowercase alphanumerics, `-`
 /// and `.`, starting and ending alphanumeric.
 fn dns_subdomain(s: &str) -> bool {
@@ -248,7 +232,7 @@ impl Verifier {
                 .collect();
         }
         match parsed.root {
-            Some(root) => self.verify_value(&to_json(&root)),
+            Some(root) => self.verify_value(&root.to_json()),
             None => vec!["is empty".to_string()],
         }
     }
