@@ -397,3 +397,19 @@ fn mutated_example_files_end_in_findings_never_a_panic() {
         );
     }
 }
+
+#[test]
+fn a_typo_is_reported_once_and_hides_no_other_missing_key() {
+    let codes = |edit: &dyn Fn(String) -> String| codes_of(&[quickstart_with(edit)]);
+    // `tenncy`: one unknown key with its suggestion, not also "missing tenancy".
+    assert_eq!(codes(&|s| s.replace("\ntenancy:", "\ntenncy:")), ["BP0009"]);
+    // An integration's `nam` does not hide that the plant's own `name` is missing.
+    let got = codes(&|s| {
+        s.replace("\nname: lyon\n", "\n")
+            .replace("  - name: scanners", "  - nam: scanners")
+    });
+    assert!(
+        got.contains(&"BP0009".to_string()) && got.contains(&"BP0010".to_string()),
+        "{got:?}"
+    );
+}

@@ -175,7 +175,6 @@ pub fn compile(inputs: &[Input]) -> Compilation {
                 blueprint_syntax::decode(&src.root, &mut diags);
         }
     }
-    drop_missing_keys_explained_by_typos(&mut diags);
     sort_and_dedup(&mut diags, &map);
     Compilation {
         map,
@@ -184,37 +183,4 @@ pub fn compile(inputs: &[Input]) -> Compilation {
         declared,
         diagnostics: diags,
     }
-}
-
-/// A misspelt key (`tenncy`) is reported as unknown with "did you mean `tenancy`?"; the
-/// "missing required key `tenancy`" it causes in the same file says nothing more, so it goes.
-fn drop_missing_keys_explained_by_typos(diags: &mut Vec<Diagnostic>) {
-    let suggested: Vec<(FileId, String)> = diags
-        .iter()
-        .filter(|d| d.code == codes::UNKNOWN_KEY)
-        .filter_map(|d| {
-            let help = d.help.as_deref()?;
-            let key = help.strip_prefix("did you mean `")?.strip_suffix("`?")?;
-            // "unknown key `nam` in `integrations[0]`": the suggestion's full path.
-            let parent = d
-                .message
-                .rsplit_once(" in `")
-                .map(|(_, p)| p.trim_end_matches('`'));
-            let full = parent.map_or_else(|| key.to_string(), |p| format!("{p}.{key}"));
-            Some((d.primary.as_ref()?.span.file, full))
-        })
-        .collect();
-    if suggested.is_empty() {
-        return;
-    }
-    diags.retain(|d| {
-        if d.code != codes::MISSING_KEY {
-            return true;
-        }
-        let Some(file) = d.primary.as_ref().map(|l| l.span.file) else {
-            return true;
-        };
-        let missing = d.message.split('`').nth(1).unwrap_or("");
-        !suggested.iter().any(|(f, k)| *f == file && k == missing)
-    });
 }

@@ -226,7 +226,9 @@ impl Cx {
     }
 
     /// Decodes the value under `key` of the mapping `node`, or reports it missing.
-    pub fn field<T: Decode>(&mut self, node: &Node, key: &str) -> Option<T> {
+    /// `known` are the record's keys: a missing key that an unknown key misspells (`pitr_window`
+    /// for `pitrWindow`) is not reported again, the unknown key's finding already names it.
+    pub fn field<T: Decode>(&mut self, node: &Node, key: &str, known: &[&str]) -> Option<T> {
         let entries = node.as_map()?;
         match entries.iter().find(|(k, _)| k.name == key) {
             Some((k, v)) => {
@@ -237,7 +239,7 @@ impl Cx {
             }
             None => {
                 let absent = T::absent();
-                if absent.is_none() {
+                if absent.is_none() && !misspelt(entries, key, known) {
                     let (at, label) = match self.path.last() {
                         Some((name, span)) => (*span, format!("`{name}` has no `{key}`")),
                         None => (
@@ -283,6 +285,15 @@ fn normalise(s: &str) -> String {
         .filter(|c| *c != '_' && *c != '-')
         .flat_map(char::to_lowercase)
         .collect()
+}
+
+/// Whether a key of `entries` that is not among `known` is a misspelling of `key` (its nearest
+/// known key): then `key` is not missing, it is misspelt, and the unknown-key finding says so.
+#[must_use]
+pub fn misspelt(entries: &[(Key, Node)], key: &str, known: &[&str]) -> bool {
+    entries
+        .iter()
+        .any(|(k, _)| !known.contains(&k.name.as_str()) && suggest(&k.name, known) == Some(key))
 }
 
 /// The known key nearest to `name`, if one is close enough to be a likely typo.
@@ -556,7 +567,7 @@ macro_rules! record {
             fn decode(node: &$crate::Node, cx: &mut $crate::decode::Cx) -> Option<Self> {
                 let entries = cx.map(node, $what)?;
                 cx.unknown_keys(entries, Self::KEYS, $what);
-                $( let $field = cx.field::<$ty>(node, $key); )*
+                $( let $field = cx.field::<$ty>(node, $key, Self::KEYS); )*
                 Some(Self { $( $field: $field?, )* })
             }
         }
@@ -579,7 +590,7 @@ mod tests {
         assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
         let root = p.root.expect("parsed");
         let mut cx = Cx::new();
-        let _: Option<Odoo> = cx.field(&root, "odoo").flatten();
+        let _: Option<Odoo> = cx.field(&root, "odoo", &["odoo"]).flatten();
         cx.diagnostics
     }
 
@@ -674,5 +685,35 @@ mod tests {
         }
         assert_eq!(cx.diagnostics.len(), MAX_FINDINGS_PER_FILE + 1);
         assert_eq!(cx.diagnostics[0].message, "finding 0");
+    }
+}
+
+#[cfg(test)]
+mod misspelling_tests {
+    use super::*;
+    use crate::{Format, Limits};
+    use blueprint_diagnostics::SourceMap;
+
+    #[test]
+    fn a_misspelt_required_key_is_reported_once_as_unknown() {
+        let mut map = SourceMap::new();
+        let id = map.add(
+            "o.toml",
+            "[owner]\nteam = \"erp\"\nemial = \"erp@example.com\"\n",
+        );
+        let root = crate::parse(&map, id, Format::Toml, &Limits::default())
+            .root
+            .expect("parsed");
+        let mut cx = Cx::new();
+        let _: Option<crate::doc::Owner> = cx.field(&root, "owner", &["owner"]).flatten();
+        let codes: Vec<&str> = cx.diagnostics.iter().map(|d| d.code.0).collect();
+        assert_eq!(codes, ["BP0009"], "{:?}", cx.diagnostics);
+        assert!(
+            cx.diagnostics[0]
+                .help
+                .as_deref()
+                .unwrap_or("")
+                .contains("`email`")
+        );
     }
 }

@@ -582,3 +582,20 @@ record! {
         pub defaults: Option<Spanned<Overlay>> => "defaults",
     }
 }
+
+/// The keys of the plant record at a dotted path (`""` for the top level, `odoo`, …), to tell a
+/// missing key from a misspelt one; empty for paths that are not records.
+#[must_use]
+pub fn plant_keys_at(path: &str) -> &'static [&'static str] {
+    match path {
+        "" => PlantDoc::KEYS,
+        "owner" => Owner::KEYS,
+        "recovery" => Recovery::KEYS,
+        "odoo" => Odoo::KEYS,
+        "database" => Database::KEYS,
+        "ingress" => Ingress::KEYS,
+        "network" => Network::KEYS,
+        "maintenance" => Maintenance::KEYS,
+        _ => &[],
+    }
+}

@@ -35,6 +35,9 @@ pub(crate) struct Layers {
     env: String,
     /// Spans of every value written in the environment's overlay.
     overlay: std::collections::BTreeSet<Span>,
+    /// The merged document (fleet defaults, plant, overlay), to tell a missing key from a
+    /// misspelt one.
+    merged: Node,
 }
 
 fn collect_spans(node: &Node, out: &mut std::collections::BTreeSet<Span>) {
@@ -95,7 +98,7 @@ impl<'a> Cx<'a> {
 
     /// Reports a key missing after merging, at the plant's name.
     pub(crate) fn missing(&mut self, key: &str, why: &str) {
-        missing(self.diags, self.anchor, key, why);
+        missing(self.diags, &self.layers.merged, self.anchor, key, why);
     }
 
     /// A written duration, in seconds.
@@ -224,7 +227,21 @@ fn strip(node: &Node, keys: &[&str]) -> Node {
 }
 
 /// Reports a key that must be present after merging.
-fn missing(diags: &mut Vec<Diagnostic>, at: Span, key: &str, why: &str) {
+/// Reports the dotted `key` missing from the merged document `doc`, unless a key next to where
+/// it belongs misspells it (the unknown-key finding, with its suggestion, already says so).
+fn missing(diags: &mut Vec<Diagnostic>, doc: &Node, at: Span, key: &str, why: &str) {
+    let (parent, leaf) = key.rsplit_once('.').unwrap_or(("", key));
+    let parent_node = parent
+        .split('.')
+        .filter(|s| !s.is_empty())
+        .try_fold(doc, |n, seg| n.get(seg));
+    let known = blueprint_syntax::doc::plant_keys_at(parent);
+    if parent_node
+        .and_then(Node::as_map)
+        .is_some_and(|e| blueprint_syntax::decode::misspelt(e, leaf, known))
+    {
+        return;
+    }
     diags.push(
         Diagnostic::new(codes::MISSING_KEY, format!("missing required key `{key}`"))
             .at(at, format!("this plant has no `{key}`"))
@@ -275,7 +292,7 @@ pub(crate) fn resolve_plant(
             let anchor = merged
                 .get_key("name")
                 .map_or(Span::new(src.file, 0, 0), |k| k.span);
-            placement::report_missing(|key| merged.get(key).is_some(), anchor, diags);
+            placement::report_missing(|key| merged.get(key).is_some(), &merged, anchor, diags);
             continue;
         };
         let mut spans = std::collections::BTreeSet::new();
@@ -288,6 +305,7 @@ pub(crate) fn resolve_plant(
             fleet_file: fleet.file,
             env: env.clone(),
             overlay: spans,
+            merged,
         };
         let before = diags.len();
         let resolved = resolve_env(map, fleet, src, &doc, &env, &layers, diags);
@@ -313,7 +331,7 @@ fn resolve_env(
     l: &Layers,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<ResolvedPlant> {
-    let head = placement::header(doc, src.file, diags)?;
+    let head = placement::header(doc, &l.merged, src.file, diags)?;
     let mut cx = Cx {
         fleet,
         layers: l,

@@ -6,8 +6,8 @@ use crate::fleet::{Cluster, Region, SharedOdoo, TierValues, bad, parse_with};
 use crate::model::{Owner, Val};
 use crate::units;
 use blueprint_diagnostics::{Diagnostic, FileId, Span, codes};
-use blueprint_syntax::Spanned;
 use blueprint_syntax::doc::{self, PlantDoc, Tenancy, Text, Tier};
+use blueprint_syntax::{Node, Spanned};
 
 /// The keys a plant cannot be resolved without, as written.
 pub(crate) struct Header<'a> {
@@ -39,12 +39,13 @@ const REQUIRED: [(&str, &str); 7] = [
 /// Reports every key of [`REQUIRED`] that `present` says is absent, all in one run.
 pub(crate) fn report_missing(
     present: impl Fn(&str) -> bool,
+    doc: &Node,
     anchor: Span,
     diags: &mut Vec<Diagnostic>,
 ) {
     for (key, why) in REQUIRED {
         if !present(key) {
-            missing(diags, anchor, key, why);
+            missing(diags, doc, anchor, key, why);
         }
     }
 }
@@ -53,6 +54,7 @@ pub(crate) fn report_missing(
 /// absent.
 pub(crate) fn header<'a>(
     doc: &'a PlantDoc,
+    merged: &Node,
     file: FileId,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Header<'a>> {
@@ -68,7 +70,7 @@ pub(crate) fn header<'a>(
         "tenancy" => doc.tenancy.is_some(),
         _ => doc.owner.is_some(),
     };
-    report_missing(present, anchor, diags);
+    report_missing(present, merged, anchor, diags);
     let (Some(_), Some(_), Some(name), Some(region), Some(tier), Some(tenancy), Some(owner)) = (
         &doc.api_version,
         &doc.kind,
