@@ -182,8 +182,12 @@ pub fn plan(
         .iter()
         .map(|(path, bytes)| (path.clone(), sha256_hex(bytes)))
         .collect();
+    // Each file on disk is read once: the owned ones here, the others below.
+    let mut on_disk: BTreeMap<String, Option<String>> = BTreeMap::new();
     for (path, expected) in &owned {
-        match file_sha(&out.join(path))? {
+        let found = file_sha(&out.join(path))?;
+        on_disk.insert(path.clone(), found.clone());
+        match found {
             Some(found) if &found == expected => {}
             // Edited into exactly what this build renders: nothing is lost.
             Some(found) if lock.files.get(path) == Some(&found) => {}
@@ -203,9 +207,12 @@ pub fn plan(
         }
     }
     for (path, bytes) in files {
-        let on_disk = file_sha(&out.join(&path))?;
+        let found = match on_disk.remove(&path) {
+            Some(found) => found,
+            None => file_sha(&out.join(&path))?,
+        };
         let new_sha = &lock.files[&path];
-        match (&on_disk, owned.get(&path)) {
+        match (&found, owned.get(&path)) {
             (Some(found), _) if found == new_sha => p.unchanged.push(path),
             (Some(_), None) => {
                 p.unowned.push(path.clone());

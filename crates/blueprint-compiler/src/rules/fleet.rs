@@ -226,38 +226,38 @@ fn clusters(fleet: &Fleet, plants: &[ResolvedPlant], diags: &mut Vec<Diagnostic>
         if let Some((cap_cpu, cap_mem, span)) = c.capacity
             && (cpu > cap_cpu || mem > cap_mem)
         {
-            diags.push(
-                    Diagnostic::new(codes::CLUSTER_CAPACITY, format!("tenants of cluster `{name}` need {} CPU and {} memory; its capacity is {} CPU and {}", fmt_cpu(cpu), units::fmt_bytes_approx(mem), fmt_cpu(cap_cpu), units::fmt_bytes_approx(cap_mem)))
-                        .at(span, "capacity exceeded")
-                        .note({
-                            let ns = tenants.iter().filter(|p| p.tenancy.value == Tenancy::DedicatedNamespace).count();
-                            if shared.is_empty() {
-                                format!("{ns} dedicated-namespace tenant environments, each counted with its quota (limits at the HPA maximum)")
-                            } else {
-                                format!("{ns} dedicated-namespace tenant environments, each counted with its quota (limits at the HPA maximum), and the shared Odoo sized for {shared_users} users of {} shared tenant environments", shared.len())
-                            }
-                        })
-                        .help("raise the cluster's capacity, or move a plant to another cluster or to `dedicated-cluster`"),
-                );
-            // The largest dedicated-namespace tenants are the other places involved.
             let ns: Vec<&&ResolvedPlant> = tenants
                 .iter()
                 .filter(|p| p.tenancy.value == Tenancy::DedicatedNamespace)
                 .collect();
-            if let Some(last) = diags.last_mut() {
-                for p in largest(&ns, |p| p.quota.cpu_m.value) {
-                    last.secondary.push(blueprint_diagnostics::Label {
-                        span: span_of(p, &p.tenancy.origin),
-                        message: format!(
-                            "{}/{}: quota {} CPU, {}",
-                            p.name.value,
-                            p.env,
-                            fmt_cpu(p.quota.cpu_m.value),
-                            units::fmt_bytes_approx(p.quota.memory.value)
-                        ),
-                    });
-                }
+            let note = if shared.is_empty() {
+                format!(
+                    "{} dedicated-namespace tenant environments, each counted with its quota (limits at the HPA maximum)",
+                    ns.len()
+                )
+            } else {
+                format!(
+                    "{} dedicated-namespace tenant environments, each counted with its quota (limits at the HPA maximum), and the shared Odoo sized for {shared_users} users of {} shared tenant environments",
+                    ns.len(),
+                    shared.len()
+                )
+            };
+            let mut d = Diagnostic::new(codes::CLUSTER_CAPACITY, format!("tenants of cluster `{name}` need {} CPU and {} memory; its capacity is {} CPU and {}", fmt_cpu(cpu), units::fmt_bytes_approx(mem), fmt_cpu(cap_cpu), units::fmt_bytes_approx(cap_mem)))
+                .at(span, "capacity exceeded")
+                .note(note)
+                .help("raise the cluster's capacity, or move a plant to another cluster or to `dedicated-cluster`");
+            // The largest dedicated-namespace tenants are the other places involved.
+            for p in largest(&ns, |p| p.quota.cpu_m.value) {
+                let label = format!(
+                    "{}/{}: quota {} CPU, {}",
+                    p.name.value,
+                    p.env,
+                    fmt_cpu(p.quota.cpu_m.value),
+                    units::fmt_bytes_approx(p.quota.memory.value)
+                );
+                d = d.also(span_of(p, &p.tenancy.origin), label);
             }
+            diags.push(d);
         }
         if let Some((w, tz, span)) = c.maintenance {
             let cw = units::window_utc(w, tz);
