@@ -6,16 +6,14 @@ use blueprint_compiler::Input;
 
 const CLUSTER_SIZE: usize = 40;
 
+/// A made-up but well-formed image digest (64 hex digits), different for every `i`.
 fn digest(i: usize) -> String {
+    let i = i as u128;
     format!(
         "{:032x}{:032x}",
-        (i as u128 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835),
-        (i as u128 + 7).wrapping_mul(0x2545_f491_4f6c_dd1d_9e37_79b9_7f4a_7c15)
+        (i + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835),
+        (i + 7).wrapping_mul(0x2545_f491_4f6c_dd1d_9e37_79b9_7f4a_7c15)
     )
-    .chars()
-    .rev()
-    .take(64)
-    .collect()
 }
 
 /// `fleet.toml` for `n` plants: one shared cluster per 40 plants.
