@@ -36,19 +36,7 @@ fn main() {
             "check {n:>5} plants ({:.1} MiB of input): best of 5 {:.1} ms, {findings} findings, peak RSS so far {}",
             bytes as f64 / 1_048_576.0,
             best * 1000.0,
-            peak_rss()
+            blueprint_tests::peak_rss()
         );
     }
-}
-
-/// The process's peak resident set size (Linux `VmHWM`), or `?` elsewhere.
-fn peak_rss() -> String {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .map(|l| l.trim_start_matches("VmHWM:").trim().to_string())
-        })
-        .unwrap_or_else(|| "?".into())
 }

@@ -127,3 +127,18 @@ fn one_overlap_in_a_large_fleet_is_found_once_with_both_places() {
         "{places:?}"
     );
 }
+
+#[test]
+fn every_shared_cluster_platform_resolves_without_errors() {
+    let base = crate::support::root().join("examples/shared-warehouses");
+    let c = blueprint_compiler::compile(&crate::support::read_inputs(&base, "plants"));
+    assert!(!c.has_errors(), "{:?}", crate::support::findings(&c));
+    assert!(
+        !c.platforms.is_empty(),
+        "the shared clusters' platforms resolve"
+    );
+    for p in &c.platforms {
+        assert_eq!(p.env, "prod");
+        assert!(p.odoo.users.value >= 1);
+    }
+}

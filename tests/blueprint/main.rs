@@ -3,8 +3,15 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers fail loudly
 
+mod build_database;
+mod build_kubernetes;
+mod build_odoo;
+mod build_runbook;
+mod build_terraform;
+mod build_traefik;
 mod cases;
 mod examples;
 mod hostile;
 mod schemas;
 mod support;
+mod tree;

@@ -45,3 +45,50 @@ pub(crate) fn findings(c: &Compilation) -> Vec<String> {
         })
         .collect()
 }
+
+/// Builds `examples/<name>/plants` in memory (compile, lower, render, verify; nothing is
+/// written) and returns the rendered files as text by output path. Panics with the findings
+/// when the build fails.
+pub(crate) fn build_example(name: &str) -> std::collections::BTreeMap<String, String> {
+    let base = root().join("examples").join(name);
+    build_inputs(&read_inputs(&base, "plants"))
+}
+
+/// Builds inputs in memory (nothing is written); panics with the findings on failure.
+pub(crate) fn build_ok(inputs: &[Input]) -> blueprint_cli::build::Built {
+    let built = blueprint_cli::build::build(inputs, &blueprint_cli::build::Options::default());
+    assert!(
+        !built.failed(),
+        "build failed:\n{}",
+        blueprint_diagnostics::render_human(
+            &built.compilation.map,
+            &built.compilation.diagnostics,
+            false
+        )
+    );
+    built
+}
+
+/// Builds inputs in memory and returns the rendered files; panics with the findings on failure.
+pub(crate) fn build_inputs(inputs: &[Input]) -> std::collections::BTreeMap<String, String> {
+    build_ok(inputs)
+        .files
+        .into_iter()
+        .map(|(p, b)| (p, String::from_utf8(b).expect("UTF-8 output")))
+        .collect()
+}
+
+/// Every example fleet's name.
+pub(crate) const EXAMPLES: &[&str] = &[
+    "critical-managed",
+    "manufacturing-group",
+    "quickstart",
+    "shared-warehouses",
+];
+
+/// A rendered YAML file parsed back by the verifier's strict parser, as JSON; panics naming
+/// the file when it does not parse.
+pub(crate) fn yaml(path: &str, text: &str) -> serde_json::Value {
+    blueprint_verify::parse_back(path, text)
+        .unwrap_or_else(|problems| panic!("{path}: {problems:?}"))
+}

@@ -2,3 +2,17 @@
 //! fleets (`fleetgen`). The tests themselves live in `blueprint/` (one test binary).
 
 pub mod fleetgen;
+
+/// The process's peak resident set size (Linux `VmHWM`, e.g. `41236 kB`), or `?` elsewhere.
+#[must_use]
+#[allow(clippy::disallowed_methods)]
+pub fn peak_rss() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(|l| l.trim_start_matches("VmHWM:").trim().to_string())
+        })
+        .unwrap_or_else(|| "?".into())
+}

@@ -43,6 +43,33 @@ enum Command {
         #[arg(long)]
         deny_warnings: bool,
     },
+    /// Check, render and verify every plant, then write the GitOps tree all or nothing.
+    Build {
+        /// Plants directory.
+        #[arg(default_value = "plants")]
+        dir: PathBuf,
+        /// Output directory (the GitOps tree).
+        #[arg(long, default_value = "gitops")]
+        out: PathBuf,
+        /// Write nothing; exit 1 when OUT is not what the plants compile to.
+        #[arg(long)]
+        check: bool,
+        /// Overwrite generated files that were edited by hand.
+        #[arg(long)]
+        force: bool,
+        /// Allow deleting stateful objects (namespaces, volumes, databases, buckets).
+        #[arg(long)]
+        allow_destroy: bool,
+        /// Use this template set instead of the embedded blueprints.
+        #[arg(long, value_name = "DIR")]
+        blueprints: Option<PathBuf>,
+        /// Render threads (default: the machine's cores).
+        #[arg(long, short = 'j')]
+        jobs: Option<usize>,
+        /// Output format of findings.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
     /// Show the resolved plant with the origin of every value.
     Explain {
         /// Plant name.
@@ -104,6 +131,27 @@ fn main() -> ExitCode {
             format,
             deny_warnings,
         } => commands::check::run(&dir, format, deny_warnings),
+        Command::Build {
+            dir,
+            out,
+            check,
+            force,
+            allow_destroy,
+            blueprints,
+            jobs,
+            format,
+        } => commands::build::run(&commands::build::Args {
+            dir: &dir,
+            out: &out,
+            check,
+            force,
+            allow_destroy,
+            blueprints: blueprints.as_deref(),
+            jobs: jobs.unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+            }),
+            format,
+        }),
         Command::Explain {
             plant,
             env,

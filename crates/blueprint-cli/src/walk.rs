@@ -69,7 +69,8 @@ pub enum WalkError {
     },
 }
 
-fn display(p: &Path) -> String {
+/// A path as inputs are named: with `/` separators.
+pub fn display(p: &Path) -> String {
     p.to_string_lossy().replace('\\', "/")
 }
 
@@ -174,4 +175,50 @@ pub fn read_inputs(dir: &Path) -> Result<Vec<Input>, WalkError> {
         });
     }
     Ok(inputs)
+}
+
+/// Reads a template set (`--blueprints DIR`): every `*.j2` file under DIR, named by its path
+/// relative to DIR with `/` separators (`kubernetes/namespace.yaml.j2`), sorted by name.
+pub fn read_templates(dir: &Path) -> Result<Vec<(String, String)>, WalkError> {
+    fn visit(dir: &Path, root: &Path, found: &mut Vec<(String, String)>) -> Result<(), WalkError> {
+        let unreadable = |source| WalkError::Dir {
+            path: dir.display().to_string(),
+            source,
+        };
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .map_err(unreadable)?
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        entries.sort();
+        for path in entries {
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if name.starts_with('.') {
+                continue;
+            }
+            let meta = std::fs::symlink_metadata(&path).map_err(|source| WalkError::Dir {
+                path: path.display().to_string(),
+                source,
+            })?;
+            if meta.is_dir() {
+                visit(&path, root, found)?;
+            } else if name.ends_with(".j2") {
+                let text = std::fs::read_to_string(&path).map_err(|source| WalkError::Dir {
+                    path: path.display().to_string(),
+                    source,
+                })?;
+                let rel = path.strip_prefix(root).unwrap_or(&path);
+                let rel = rel
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                found.push((rel, text));
+            }
+        }
+        Ok(())
+    }
+    let mut found = Vec::new();
+    visit(dir, dir, &mut found)?;
+    Ok(found)
 }

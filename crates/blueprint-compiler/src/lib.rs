@@ -14,6 +14,7 @@
 
 pub mod explain;
 pub mod fleet;
+pub mod lower;
 pub mod model;
 mod resolve;
 mod rules;
@@ -58,6 +59,9 @@ pub struct Compilation {
     pub fleet: Option<fleet::Fleet>,
     /// Resolved plants, sorted by name then environment.
     pub plants: Vec<ResolvedPlant>,
+    /// The shared Odoo platform of every cluster with `shared` tenants, resolved as a plant
+    /// generated from the cluster's definition (`resolve/platform.rs`), sorted by cluster.
+    pub platforms: Vec<ResolvedPlant>,
     /// What each plant file declares (its name and environments), whether or not it resolved.
     pub declared: Vec<Declared>,
     /// Findings, sorted by file, position and code, duplicates removed.
@@ -146,6 +150,7 @@ pub fn compile(inputs: &[Input]) -> Compilation {
         })
         .collect();
     let mut plants = Vec::new();
+    let mut platforms = Vec::new();
     if let Some(fleet) = &fleet {
         let mut names = Vec::new();
         for src in &sources {
@@ -167,6 +172,7 @@ pub fn compile(inputs: &[Input]) -> Compilation {
         resolve::backup::shared_tenant_estimates(fleet, &mut plants);
         rules::recovery::shared_tenant_rto(&plants, &mut diags);
         rules::check_fleet(fleet, &plants, &mut diags);
+        platforms = resolve_platforms(&mut map, fleet, &plants, &mut diags);
     } else {
         // Without a usable fleet nothing resolves, but each plant file's own problems (keys,
         // types, choices) are still reported in this run.
@@ -180,7 +186,72 @@ pub fn compile(inputs: &[Input]) -> Compilation {
         map,
         fleet,
         plants,
+        platforms,
         declared,
         diagnostics: diags,
     }
+}
+
+/// Resolves the shared platform of every cluster that serves `shared` tenants. Its errors are
+/// reported at the cluster (the platform cannot honour what the cluster promises); its
+/// warnings are not, as the fleet rules already judge the cluster's own values where the
+/// fleet file wrote them.
+fn resolve_platforms(
+    map: &mut SourceMap,
+    fleet: &fleet::Fleet,
+    plants: &[ResolvedPlant],
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<ResolvedPlant> {
+    let mut platforms = Vec::new();
+    for (name, cluster) in &fleet.clusters {
+        let Some(text) = resolve::platform::plant_text(fleet, name, cluster, plants) else {
+            continue;
+        };
+        let id = map.add(resolve::platform::path(name), text);
+        let parsed = blueprint_syntax::parse(map, id, Format::Yaml, &Limits::default());
+        let mut local = parsed.diagnostics;
+        if let Some(root) = parsed.root {
+            let src = PlantSource { file: id, root };
+            for (mut p, _) in resolve::resolve_plant(map, fleet, &src, &mut local) {
+                // A top-level prefix no plant's `/pgbackrest/<plant>/<env>` can reach, so no
+                // plant's IAM prefix grants access to the platform's backups.
+                for r in &mut p.backup.repos {
+                    r.path = format!("/pgbackrest-platform/{name}");
+                }
+                platforms.push(p);
+            }
+        }
+        // Shown at the cluster in the fleet file, where the promise was made, with the
+        // generated platform's line beside it.
+        let anchor = cluster.recovery.map_or(cluster.span, |(_, _, span)| span);
+        for mut d in local
+            .into_iter()
+            .filter(|d| d.severity == blueprint_diagnostics::Severity::Error)
+        {
+            d.message = format!("shared platform of cluster `{name}`: {}", d.message);
+            if let Some(generated) = d.primary.take() {
+                d.secondary.insert(
+                    0,
+                    blueprint_diagnostics::Label {
+                        span: generated.span,
+                        message: format!(
+                            "in the platform generated from the cluster: {}",
+                            generated.message
+                        ),
+                    },
+                );
+            }
+            d.primary = Some(blueprint_diagnostics::Label {
+                span: anchor,
+                message: "what the cluster's platform must honour".into(),
+            });
+            d.scopes.clear();
+            d.help = Some(format!(
+                "change clusters.{name}.recovery in the fleet file or move shared tenants to another cluster; for the platform's own numbers: {}",
+                d.help.unwrap_or_default()
+            ));
+            diags.push(d);
+        }
+    }
+    platforms
 }

@@ -171,6 +171,10 @@ codes! {
 
     /// A bug in blueprint.
     INTERNAL = "BP9001", Error, "internal error";
+    /// A template failed to render.
+    TEMPLATE_FAILED = "BP9002", Error, "template failed to render";
+    /// A rendered file failed verification.
+    OUTPUT_INVALID = "BP9003", Error, "rendered output failed verification";
 }
 
 impl Code {

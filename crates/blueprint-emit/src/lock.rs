@@ -20,8 +20,13 @@ pub struct Lock {
     pub inputs: BTreeMap<String, String>,
     /// sha256 of every file written, by path relative to OUT.
     pub files: BTreeMap<String, String>,
-    /// Each plant's resolved model, by `<plant>/<env>`.
+    /// Each plant environment's resolved model, by its directory (`plants/<plant>/<env>`,
+    /// `clusters/<cluster>/platform`).
     pub models: BTreeMap<String, serde_json::Value>,
+    /// For every file written, the sha256 of what it was rendered from (generator, template,
+    /// context): a later build reuses a file whose key did not change.
+    #[serde(default)]
+    pub keys: BTreeMap<String, String>,
 }
 
 /// Lowercase hex sha256 of `bytes`.

@@ -7,12 +7,16 @@
 //!    of one of the filters below (numbers and booleans are written as they are).
 //! 2. The filters quote for their format: `yaml` (a double-quoted YAML 1.2 scalar), `json`,
 //!    `hcl` (an HCL string with `${` and `%{` escaped), `ini` (a value on one line, refusing
-//!    line breaks). Plant text such as `"; rm -rf /`, a newline, `{{ }}` or `${ }` stays data.
+//!    line breaks), `md` (Markdown text: every character with a Markdown meaning backslash-escaped,
+//!    line breaks folded, control and bidi characters dropped), `mdcode` (a Markdown inline code
+//!    span), `sh` (a POSIX shell word in single quotes). Plant text such as `"; rm -rf /`, a
+//!    newline, `{{ }}`, `${ }` or `](javascript:…)` stays data.
 //! 3. [`Renderer::render`] renders a named template with a serialisable context.
 //!
 //! Templates are source code of blueprint (or of the platform team, with `--blueprints`), never
 //! user strings: plant text only ever arrives as context values.
 
+use blueprint_compiler::lower::{Ir, Output, Scope};
 use minijinja::value::Value;
 use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior};
 
@@ -96,6 +100,121 @@ pub fn ini_value(s: &str) -> Result<String, String> {
     Ok(s.trim().to_string())
 }
 
+/// Characters that reorder or hide text (bidirectional controls, the BOM): dropped from
+/// Markdown text so a runbook reads as it renders.
+fn is_invisible_control(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061c}'
+                | '\u{200b}'
+                | '\u{200e}'
+                | '\u{200f}'
+                | '\u{202a}'..='\u{202e}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{feff}'
+        )
+}
+
+/// Plant text as inert Markdown inline text (a runbook paragraph, list item or table cell).
+///
+/// 1. Line breaks (`\n`, `\r`, U+2028, U+2029) and tabs become spaces, runs of spaces fold to
+///    one and the ends are trimmed, so the text cannot start a line: no heading, list, quote,
+///    fence, table row or indented code block can begin inside it.
+/// 2. Other control characters, bidirectional overrides, zero-width spaces and the BOM are
+///    dropped.
+/// 3. Every ASCII punctuation character that has a meaning in CommonMark or GitHub Flavored
+///    Markdown is backslash-escaped (CommonMark lets any ASCII punctuation be escaped, and an
+///    escaped character is always literal): emphasis, code spans, links and images, raw HTML and
+///    entities, tables, strikethrough, math (`$`), autolinks (`:` of a scheme, `@` of an address,
+///    the `.` after `www`), and `-`, `+`, `=`, `.`, `)` where they could start a block.
+#[must_use]
+pub fn markdown_text(s: &str) -> String {
+    let mut folded = String::with_capacity(s.len());
+    for c in s.chars() {
+        let c = match c {
+            '\n' | '\r' | '\t' | '\u{2028}' | '\u{2029}' => ' ',
+            c if is_invisible_control(c) => continue,
+            c => c,
+        };
+        if c == ' ' && (folded.is_empty() || folded.ends_with(' ')) {
+            continue;
+        }
+        folded.push(c);
+    }
+    let folded = folded.trim_end();
+    let mut out = String::with_capacity(folded.len() + 8);
+    // Whether only digits came before (an ordered-list marker `1.` / `1)` would follow), and
+    // the last three characters (for `www.`).
+    let mut only_digits = false;
+    let mut last3 = ['\0'; 3];
+    for (i, c) in folded.chars().enumerate() {
+        let escape = match c {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|' | '~' | '!' | '&' | '$'
+            | ':' | '@' | '{' | '}' => true,
+            // A block marker only at the start of the text.
+            '-' | '+' | '=' => i == 0,
+            '.' | ')' => {
+                only_digits || (c == '.' && last3.iter().all(|p| p.eq_ignore_ascii_case(&'w')))
+            }
+            _ => false,
+        };
+        if escape {
+            out.push('\\');
+        }
+        out.push(c);
+        only_digits = c.is_ascii_digit() && (i == 0 || only_digits);
+        last3 = [last3[1], last3[2], c];
+    }
+    out
+}
+
+/// A Markdown inline code span for a value the compiler produced (a cron, a path, a CIDR):
+/// delimited by a backtick run longer than any inside it. Line breaks and other control
+/// characters are refused (they would end the span's line), and so is `|`, which GitHub ends a
+/// table cell at even inside a code span.
+pub fn markdown_code(s: &str) -> Result<String, String> {
+    if s.is_empty() {
+        return Err("a Markdown code span cannot be empty".into());
+    }
+    if let Some(c) = s.chars().find(|&c| is_invisible_control(c) || c == '|') {
+        return Err(format!(
+            "a Markdown code span cannot contain U+{:04X}",
+            u32::from(c)
+        ));
+    }
+    let mut longest = 0usize;
+    let mut run = 0usize;
+    for c in s.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat(longest + 1);
+    let pad = if s.starts_with('`') || s.ends_with('`') || s.starts_with(' ') && s.ends_with(' ') {
+        " "
+    } else {
+        ""
+    };
+    Ok(format!("{fence}{pad}{s}{pad}{fence}"))
+}
+
+/// A POSIX shell word: the text in single quotes, each `'` written as `'\''`, so no character
+/// of it (`$`, `` ` ``, `;`, `*`, a space) is interpreted by the shell.
+#[must_use]
+pub fn sh_word(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('\'');
+    for c in s.chars() {
+        if c == '\'' {
+            out.push_str("'\\''");
+        } else {
+            out.push(c);
+        }
+    }
+    out.push('\'');
+    out
+}
+
 fn text_of(v: &Value) -> Result<String, Error> {
     match v.as_str() {
         Some(s) => Ok(s.to_string()),
@@ -164,6 +283,28 @@ impl Renderer {
                 .map(Value::from_safe_string)
                 .map_err(|e| Error::new(ErrorKind::InvalidOperation, e))
         });
+        env.add_filter("md", |v: Value| -> Result<Value, Error> {
+            Ok(Value::from_safe_string(markdown_text(&text_of(&v)?)))
+        });
+        env.add_filter("mdcode", |v: Value| -> Result<Value, Error> {
+            markdown_code(&text_of(&v)?)
+                .map(Value::from_safe_string)
+                .map_err(|e| Error::new(ErrorKind::InvalidOperation, e))
+        });
+        env.add_filter("sh", |v: Value| -> Result<Value, Error> {
+            let s = text_of(&v)?;
+            // One command per line: a quoted line break is valid shell but not a runbook line.
+            if let Some(c) = s.chars().find(|c| c.is_control()) {
+                return Err(Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!(
+                        "a shell word in a runbook cannot contain U+{:04X}",
+                        u32::from(c)
+                    ),
+                ));
+            }
+            Ok(Value::from_safe_string(sh_word(&s)))
+        });
         // Text is written only when a filter made it safe for its format; numbers and
         // booleans cannot break a structure and are written as they are.
         env.set_formatter(|out, _state, value| {
@@ -186,7 +327,7 @@ impl Renderer {
             }
             Err(Error::new(
                 ErrorKind::InvalidOperation,
-                format!("`{value}` is written without a format filter (yaml, json, hcl or ini)"),
+                format!("`{value}` is written without a format filter (yaml, json, hcl, ini, md, mdcode or sh)"),
             ))
         });
         Self { env }
@@ -212,6 +353,107 @@ impl Renderer {
         template
             .render(Value::from(minijinja::value::Serde(context)))
             .map_err(|e| RenderError::from_minijinja(name, &e))
+    }
+}
+
+include!(concat!(env!("OUT_DIR"), "/blueprints.rs"));
+
+impl Renderer {
+    /// The environment with a template set: the embedded one, or a platform team's own
+    /// (`--blueprints DIR`, read by the caller). Every template that does not compile is
+    /// reported.
+    pub fn with_templates<'a>(
+        templates: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Self, Vec<RenderError>> {
+        let mut r = Self::new();
+        let errors: Vec<RenderError> = templates
+            .into_iter()
+            .filter_map(|(name, source)| r.add_template(name, source).err())
+            .collect();
+        if errors.is_empty() {
+            Ok(r)
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// The environment with the embedded blueprint set.
+    pub fn embedded() -> Result<Self, Vec<RenderError>> {
+        Self::with_templates(EMBEDDED.iter().copied())
+    }
+}
+
+fn to_value<T: serde::Serialize>(x: &T) -> Value {
+    Value::from(minijinja::value::Serde(x))
+}
+
+/// The context values of an IR, converted once and shared by every output (and every
+/// thread: values are reference counted and immutable).
+pub struct Contexts {
+    fleet: Value,
+    plants: Vec<Value>,
+    clusters: Vec<(Value, Value, Value)>,
+}
+
+impl Contexts {
+    /// Converts the fleet, plant and cluster contexts of an IR.
+    #[must_use]
+    pub fn new(ir: &Ir) -> Self {
+        let plants: Vec<Value> = ir.plants.iter().map(to_value).collect();
+        let pick = |idx: &[usize]| -> Value {
+            Value::from(
+                idx.iter()
+                    .filter_map(|&i| plants.get(i).cloned())
+                    .collect::<Vec<_>>(),
+            )
+        };
+        let clusters = ir
+            .clusters
+            .iter()
+            .map(|c| (to_value(c), pick(&c.plants), pick(&c.tenants)))
+            .collect();
+        Self {
+            fleet: to_value(&ir.fleet),
+            plants,
+            clusters,
+        }
+    }
+
+    fn of(&self, o: &Output) -> Value {
+        let item = to_value(&o.item);
+        match o.scope {
+            Scope::Fleet => minijinja::context! { fleet => self.fleet.clone(), item },
+            Scope::Plant(i) => minijinja::context! {
+                fleet => self.fleet.clone(),
+                plant => self.plants.get(i).cloned(),
+                item,
+            },
+            Scope::Cluster(i) => {
+                let (cluster, plants, tenants) = self.clusters.get(i).cloned().unwrap_or_default();
+                minijinja::context! { fleet => self.fleet.clone(), cluster, plants, tenants, item }
+            }
+        }
+    }
+}
+
+impl Renderer {
+    fn render_value(&self, name: &str, context: Value) -> Result<String, RenderError> {
+        let template = self
+            .env
+            .get_template(name)
+            .map_err(|e| RenderError::from_minijinja(name, &e))?;
+        template
+            .render(context)
+            .map_err(|e| RenderError::from_minijinja(name, &e))
+    }
+
+    /// Renders one output of an IR with the IR's converted contexts.
+    pub fn render_output(
+        &self,
+        contexts: &Contexts,
+        output: &Output,
+    ) -> Result<String, RenderError> {
+        self.render_value(&output.template, contexts.of(output))
     }
 }
 
@@ -322,5 +564,135 @@ mod tests {
         // Concatenating filtered text makes plain text again, which is refused.
         let r = renderer("{{ (a|yaml) ~ b }}");
         assert!(r.render("t", &json!({ "a": "x", "b": "y" })).is_err());
+    }
+
+    /// Plant text that tries to become Markdown structure.
+    const HOSTILE_MD: &[&str] = &[
+        "[click](javascript:alert(1))",
+        "x](javascript:alert(1))",
+        "<script>alert(1)</script>",
+        "`code` and ``double``",
+        "```sh\nrm -rf /\n```",
+        "~~~\nfenced",
+        "line one\n# injected heading\n- item\n> quote",
+        "{{ 7 * 7 }} {% if true %}x{% endif %}",
+        "| a | b |\n|---|---|",
+        "**bold** _em_ ~~strike~~ $x$ &lt; &#60;",
+        "see https://evil.example or www.evil.example or a@evil.example",
+        "1. first",
+        "- dash",
+        "+ plus",
+        "=== setext",
+        "    indented code",
+        "![img](x.png) <!-- comment -->",
+        "right\u{202e}to\u{2066}left\u{200b}\u{feff}",
+        "back\\slash \\` escaped",
+    ];
+
+    /// Whether `text` is inert: no line break, no unescaped Markdown punctuation, and no
+    /// character that could start a block at its beginning.
+    fn assert_inert(input: &str, text: &str) {
+        assert!(
+            !text.contains('\n') && !text.contains('\r'),
+            "{input:?} → {text:?}"
+        );
+        assert_eq!(text, text.trim(), "{input:?} → {text:?}");
+        let chars: Vec<char> = text.chars().collect();
+        let mut i = 0;
+        while i < chars.len() {
+            let c = chars[i];
+            if c == '\\' {
+                // An escape covers exactly the next character, which must be ASCII punctuation.
+                let next = chars.get(i + 1).copied();
+                assert!(
+                    next.is_some_and(|n| n.is_ascii_punctuation()),
+                    "{input:?} → {text:?}: dangling backslash at {i}"
+                );
+                i += 2;
+                continue;
+            }
+            assert!(
+                !"`*_[]<>#|~!&$:@{}".contains(c),
+                "{input:?} → {text:?}: unescaped {c:?} at {i}"
+            );
+            assert!(
+                !(i == 0 && "-+=".contains(c)),
+                "{input:?} → {text:?}: block marker at the start"
+            );
+            assert!(
+                !matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200b}' | '\u{feff}'),
+                "{input:?} → {text:?}: invisible control kept"
+            );
+            i += 1;
+        }
+    }
+
+    #[test]
+    fn hostile_text_is_inert_markdown() {
+        for s in HOSTILE_MD.iter().chain(HOSTILE) {
+            assert_inert(s, &markdown_text(s));
+        }
+    }
+
+    #[test]
+    fn markdown_text_keeps_readable_text_and_escapes_exactly() {
+        assert_eq!(
+            markdown_text("Lyon – stamping (Saint-Priest), 2 lines."),
+            "Lyon – stamping (Saint-Priest), 2 lines."
+        );
+        assert_eq!(
+            markdown_text("x](javascript:alert(1))"),
+            "x\\](javascript\\:alert(1))"
+        );
+        assert_eq!(markdown_text("<script>"), "\\<script\\>");
+        assert_eq!(markdown_text("a\n# injected"), "a \\# injected");
+        assert_eq!(markdown_text("1. first"), "1\\. first");
+        assert_eq!(markdown_text("12) x"), "12\\) x");
+        assert_eq!(markdown_text("- dash"), "\\- dash");
+        assert_eq!(markdown_text("see www.x.com"), "see www\\.x.com");
+        assert_eq!(markdown_text("  a \t\n b  "), "a b");
+        assert_eq!(markdown_text("{{ 7 * 7 }}"), "\\{\\{ 7 \\* 7 \\}\\}");
+        assert_eq!(markdown_text("r\u{202e}l"), "rl");
+    }
+
+    #[test]
+    fn md_filter_writes_plant_text_as_data() {
+        let r = renderer("- Description: {{ v|md }}\n");
+        let out = r
+            .render(
+                "t",
+                &json!({ "v": "a\n# injected\n```sh\nrm -rf /\n```\n{{ 7 * 7 }}" }),
+            )
+            .unwrap();
+        assert_eq!(out.lines().count(), 1, "{out}");
+        assert!(!out.contains("49"), "{out}");
+        assert!(out.contains("\\{\\{ 7 \\* 7 \\}\\}"), "{out}");
+    }
+
+    #[test]
+    fn code_spans_outlast_the_backticks_inside_them() {
+        assert_eq!(markdown_code("0 3 * * 0").unwrap(), "`0 3 * * 0`");
+        assert_eq!(markdown_code("a`b").unwrap(), "``a`b``");
+        assert_eq!(markdown_code("`x").unwrap(), "`` `x ``");
+        // CommonMark strips one space from each end when both are spaces: pad to keep them.
+        assert_eq!(markdown_code(" x ").unwrap(), "`  x  `");
+        assert!(markdown_code("a\nb").is_err());
+        assert!(markdown_code("a|b").is_err());
+        assert!(markdown_code("").is_err());
+    }
+
+    #[test]
+    fn shell_words_are_single_quoted() {
+        assert_eq!(sh_word("lyon-prod"), "'lyon-prod'");
+        assert_eq!(sh_word("it's"), "'it'\\''s'");
+        assert_eq!(sh_word("$(rm -rf /) `x` ; *"), "'$(rm -rf /) `x` ; *'");
+        assert_eq!(sh_word(""), "''");
+        let r = renderer("echo {{ v|sh }}\n");
+        assert_eq!(
+            r.render("t", &json!({ "v": "a'b" })).unwrap(),
+            "echo 'a'\\''b'\n"
+        );
+        let err = r.render("t", &json!({ "v": "a\nrm -rf /" })).unwrap_err();
+        assert!(err.message.contains("U+000A"), "{err}");
     }
 }

@@ -13,9 +13,15 @@
 //! 3. [`ini::verify`] reads an `odoo.conf` or `pgbackrest.conf` back as its program would and
 //!    compares it with the keys it was rendered from.
 //!
+//! 4. [`hcl::verify`] parses a Terraform file (hcl-edit) and compares it with [`hcl::canonical`],
+//!    the layout `terraform fmt` writes, plus the emission rules fmt does not enforce (LF, no
+//!    tab or trailing whitespace, one final newline, no blank line just inside braces).
+//!
 //! Every problem is returned as text naming the field; the caller turns them into BP9xxx
 //! findings that name the template and the object.
 
+pub mod hcl;
+pub mod helm;
 pub mod ini;
 
 use blueprint_diagnostics::SourceMap;
@@ -54,6 +60,7 @@ const KUBERNETES: &[(&str, &str)] = kube!(
     "horizontalpodautoscaler-autoscaling-v2",
     "cronjob-batch-v1",
     "job-batch-v1",
+    "storageclass-storage-v1",
 );
 
 macro_rules! crd {
@@ -117,6 +124,33 @@ const CUSTOM_TOP_LEVEL: &[&str] = &["apiVersion", "kind", "metadata", "spec"];
 struct Kind {
     validator: Validator,
     custom: bool,
+}
+
+/// A rendered YAML file parsed back with the strict parser plant files go through (one
+/// document, no anchors, no duplicate keys, no YAML 1.1 look-alikes), as JSON; or why not.
+pub fn parse_back(path: &str, text: &str) -> Result<Value, Vec<String>> {
+    let mut map = SourceMap::new();
+    let id = map.add(path, text);
+    let parsed = blueprint_syntax::parse(&map, id, Format::Yaml, &Limits::default());
+    if !parsed.diagnostics.is_empty() {
+        return Err(parsed
+            .diagnostics
+            .iter()
+            .map(|d| {
+                format!(
+                    "does not parse back: {} at {}",
+                    d.message,
+                    d.primary
+                        .as_ref()
+                        .map_or_else(String::new, |l| map.location(l.span))
+                )
+            })
+            .collect());
+    }
+    match parsed.root {
+        Some(root) => Ok(root.to_json()),
+        None => Err(vec!["is empty".to_string()]),
+    }
 }
 
 /// The compiled schemas.
@@ -213,27 +247,9 @@ impl Verifier {
     /// Every problem of one rendered YAML file (empty when it is valid).
     #[must_use]
     pub fn verify_yaml(&self, path: &str, text: &str) -> Vec<String> {
-        let mut map = SourceMap::new();
-        let id = map.add(path, text);
-        let parsed = blueprint_syntax::parse(&map, id, Format::Yaml, &Limits::default());
-        if !parsed.diagnostics.is_empty() {
-            return parsed
-                .diagnostics
-                .iter()
-                .map(|d| {
-                    format!(
-                        "does not parse back: {} at {}",
-                        d.message,
-                        d.primary
-                            .as_ref()
-                            .map_or_else(String::new, |l| map.location(l.span))
-                    )
-                })
-                .collect();
-        }
-        match parsed.root {
-            Some(root) => self.verify_value(&root.to_json()),
-            None => vec!["is empty".to_string()],
+        match parse_back(path, text) {
+            Ok(value) => self.verify_value(&value),
+            Err(problems) => problems,
         }
     }
 

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub(crate) mod build;
 pub(crate) mod check;
 pub(crate) mod explain;
 pub(crate) mod init;
@@ -43,3 +44,12 @@ pub(crate) fn compile_dir_counted(dir: &std::path::Path) -> Result<(Compilation,
     let files = inputs.iter().filter(|i| !i.is_fleet).count();
     Ok((blueprint_compiler::compile(&inputs), files))
 }
+
+/// A failure to read or write OUT (exit 2).
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error(transparent)]
+#[diagnostic(
+    code(blueprint::output),
+    help("check that OUT is a writable directory on a file system with free space")
+)]
+pub(crate) struct EmitFailure(pub(crate) blueprint_emit::EmitError);

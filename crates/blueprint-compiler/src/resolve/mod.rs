@@ -22,6 +22,7 @@ mod database;
 mod network;
 mod odoo;
 pub(crate) mod placement;
+pub(crate) mod platform;
 pub(crate) mod sizing;
 
 const MI: u64 = 1024 * 1024;

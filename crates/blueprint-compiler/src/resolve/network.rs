@@ -253,7 +253,10 @@ fn integration(
     if let Some(p) = &it.path
         && (protocol != Protocol::Https
             || !p.value.starts_with('/')
-            || p.value.chars().any(|c| c.is_whitespace() || c == '`'))
+            // RFC 3986 path characters only: the path becomes part of a Traefik rule.
+            || !p.value.chars().all(|c| {
+                c.is_ascii_alphanumeric() || "-._~!$&'()*+,;=:@/%".contains(c)
+            }))
     {
         cx.diags.push(
                 Diagnostic::new(codes::INTEGRATION_SHAPE, format!("integration `{}`: `path` must be a URL path starting with `/` on an https integration", it.name.value))

@@ -1,0 +1,326 @@
+//! The build pipeline short of writing (DESIGN §6, STYLE "Data flow"): compile → lower →
+//! render → verify. Any error stops at a stage boundary, and nothing here writes: the caller
+//! hands the verified files to `blueprint_emit`.
+
+mod reuse;
+
+use blueprint_compiler::lower::{Check, IniFlavor, Ir, Output};
+use blueprint_compiler::{Compilation, Input};
+use blueprint_diagnostics::{Diagnostic, codes};
+use blueprint_emit::{Lock, sha256_hex};
+use blueprint_render::{Contexts, Renderer};
+use blueprint_verify::Verifier;
+use blueprint_verify::helm::HelmSchemas;
+use std::collections::BTreeMap;
+
+/// How a build runs.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Render threads (0 or 1: one thread).
+    pub threads: usize,
+    /// A platform team's own template set (`--blueprints DIR`): (name, source).
+    pub templates: Option<Vec<(String, String)>>,
+    /// The output directory of a previous build: outputs whose inputs did not change since it
+    /// are read from there instead of rendered again.
+    pub out: Option<std::path::PathBuf>,
+    /// The plants directory as the input paths begin with (`examples/quickstart/plants`).
+    /// Output and lock name inputs relative to its parent (`plants/lyon.yaml`), so a tree does
+    /// not depend on where the directory is or how it was named on the command line.
+    pub dir: Option<String>,
+}
+
+impl Options {
+    /// An input path as output and the lock show it: `<last component of DIR>/<relative>`.
+    #[must_use]
+    pub fn source_path(&self, path: &str) -> String {
+        let Some(dir) = &self.dir else {
+            return path.to_string();
+        };
+        let dir = dir.trim_end_matches('/');
+        let name = dir
+            .rsplit('/')
+            .find(|c| !c.is_empty() && *c != "." && *c != "..")
+            .unwrap_or("plants");
+        match path.strip_prefix(dir).and_then(|r| r.strip_prefix('/')) {
+            Some(rel) => format!("{name}/{rel}"),
+            None => path.to_string(),
+        }
+    }
+}
+
+/// The outcome of a build up to, not including, writing.
+#[derive(Debug)]
+pub struct Built {
+    /// The compilation (source map, findings of check).
+    pub compilation: Compilation,
+    /// The IR, when the plants compiled without errors.
+    pub ir: Option<Ir>,
+    /// Rendered, verified files by path: empty when anything failed.
+    pub files: BTreeMap<String, Vec<u8>>,
+    /// The lock to write with them (its `files` are filled in by the plan).
+    pub lock: Lock,
+}
+
+impl Built {
+    /// Whether anything stops the build (findings of severity error, BP9xxx included).
+    #[must_use]
+    pub fn failed(&self) -> bool {
+        self.compilation.has_errors()
+    }
+}
+
+/// `blueprint <version>`: the generator recorded in the lock.
+#[must_use]
+pub fn generator() -> String {
+    format!("blueprint {}", env!("CARGO_PKG_VERSION"))
+}
+
+fn internal(code: blueprint_diagnostics::Code, message: String) -> Diagnostic {
+    Diagnostic::new(code, message)
+        .help("fix the template; with the embedded templates, report it as a blueprint bug")
+}
+
+/// Compiles, lowers, renders and verifies. Findings of every stage are in
+/// `compilation.diagnostics`; `files` is empty unless all of them passed.
+#[must_use]
+pub fn build(inputs: &[Input], options: &Options) -> Built {
+    let mut compilation = blueprint_compiler::compile(inputs);
+    let mut lock = Lock {
+        version: 1,
+        generator: generator(),
+        inputs: inputs
+            .iter()
+            .map(|i| (options.source_path(&i.path), sha256_hex(&i.bytes)))
+            .collect(),
+        files: BTreeMap::new(),
+        models: BTreeMap::new(),
+        keys: BTreeMap::new(),
+    };
+    // Output names a plant file relative to the plants directory's parent, wherever it is.
+    for p in &mut compilation.plants {
+        p.file = options.source_path(&p.file);
+    }
+    let ir = match &compilation.fleet {
+        Some(fleet) if !compilation.has_errors() => {
+            blueprint_compiler::lower::lower(fleet, &compilation.plants, &compilation.platforms)
+        }
+        _ => {
+            return Built {
+                compilation,
+                ir: None,
+                files: BTreeMap::new(),
+                lock,
+            };
+        }
+    };
+    let Rendered {
+        mut files,
+        keys,
+        findings,
+    } = render_and_verify(&ir, options);
+    compilation.diagnostics.extend(findings);
+    lock.keys = keys;
+    lock.models = ir
+        .plants
+        .iter()
+        .map(|p| (p.dir.clone(), serde_json::to_value(p).unwrap_or_default()))
+        .collect();
+    if compilation.has_errors() {
+        files.clear();
+    }
+    Built {
+        compilation,
+        ir: Some(ir),
+        files,
+        lock,
+    }
+}
+
+/// Every output rendered and verified.
+#[derive(Debug, Default)]
+pub struct Rendered {
+    /// The verified files by path (those that failed are left out).
+    pub files: BTreeMap<String, Vec<u8>>,
+    /// The key of every file (what it was rendered from), for the lock.
+    pub keys: BTreeMap<String, String>,
+    /// BP9xxx findings.
+    pub findings: Vec<Diagnostic>,
+}
+
+/// What rendering one output gave: its text, or the findings that stop the build.
+type Outcome = Result<String, Vec<Diagnostic>>;
+
+/// Renders and verifies one output.
+fn render_one(
+    renderer: &Renderer,
+    contexts: &Contexts,
+    verifiers: &Verifiers,
+    output: &Output,
+) -> Outcome {
+    let text = renderer.render_output(contexts, output).map_err(|e| {
+        vec![internal(
+            codes::TEMPLATE_FAILED,
+            format!("template {} for {}: {}", e.template, output.path, e.message),
+        )]
+    })?;
+    let problems = verify(verifiers, output, &text);
+    if problems.is_empty() {
+        Ok(text)
+    } else {
+        Err(problems
+            .into_iter()
+            .map(|p| {
+                internal(
+                    codes::OUTPUT_INVALID,
+                    format!("{} (template {}): {p}", output.path, output.template),
+                )
+            })
+            .collect())
+    }
+}
+
+/// Runs `f` over `items` on up to `threads` threads; results in the order of `items`.
+fn parallel<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = threads.clamp(1, 64);
+    if threads == 1 || items.len() < 64 {
+        return items.iter().map(&f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    let f = &f;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| s.spawn(move || part.iter().map(f).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
+}
+
+/// Renders every output and verifies each rendered file; the files, and the BP9xxx findings.
+/// Outputs whose key (template and context digest) and file on disk are what the previous
+/// build recorded in `options.out`'s lock are taken from disk instead (see [`reuse`]).
+#[must_use]
+pub fn render_and_verify(ir: &Ir, options: &Options) -> Rendered {
+    let mut findings = Vec::new();
+    let templates: Vec<(&str, &str)> = match &options.templates {
+        Some(set) => set.iter().map(|(n, s)| (n.as_str(), s.as_str())).collect(),
+        None => blueprint_render::EMBEDDED.to_vec(),
+    };
+    let renderer = match Renderer::with_templates(templates.iter().copied()) {
+        Ok(r) => r,
+        Err(errors) => {
+            for e in errors {
+                findings.push(internal(codes::TEMPLATE_FAILED, e.to_string()));
+            }
+            return Rendered {
+                findings,
+                ..Rendered::default()
+            };
+        }
+    };
+    let verifiers = match Verifiers::new() {
+        Ok(v) => v,
+        Err(e) => {
+            findings.push(internal(codes::INTERNAL, e));
+            return Rendered {
+                findings,
+                ..Rendered::default()
+            };
+        }
+    };
+    let keys = reuse::keys(ir, &templates);
+    let previous = reuse::Previous::read(options.out.as_deref());
+    let contexts = Contexts::new(ir);
+    let indices: Vec<usize> = (0..ir.outputs.len()).collect();
+    let outcomes: Vec<Outcome> = parallel(&indices, options.threads, |&i| {
+        let output = &ir.outputs[i];
+        match previous.bytes(&output.path, &keys[i]) {
+            Some(text) => Ok(text),
+            None => render_one(&renderer, &contexts, &verifiers, output),
+        }
+    });
+    let mut files = BTreeMap::new();
+    let mut key_map = BTreeMap::new();
+    for ((output, outcome), key) in ir.outputs.iter().zip(outcomes).zip(keys) {
+        if files.contains_key(&output.path) {
+            findings.push(internal(
+                codes::INTERNAL,
+                format!("two outputs are written to {}", output.path),
+            ));
+            continue;
+        }
+        match outcome {
+            Ok(text) => {
+                files.insert(output.path.clone(), text.into_bytes());
+                key_map.insert(output.path.clone(), key);
+            }
+            Err(mut f) => findings.append(&mut f),
+        }
+    }
+    Rendered {
+        files,
+        keys: key_map,
+        findings,
+    }
+}
+
+/// Problems every output format shares: LF endings, one final newline, no NUL.
+fn layout(text: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    if text.contains('\r') {
+        problems.push("contains a carriage return (outputs use LF endings)".to_string());
+    }
+    if text.contains('\0') {
+        problems.push("contains a NUL byte".to_string());
+    }
+    if !text.ends_with('\n') || text.ends_with("\n\n") {
+        problems.push("does not end with exactly one newline".to_string());
+    }
+    if let Some((n, _)) = text
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.ends_with(' ') || l.ends_with('\t'))
+    {
+        problems.push(format!("line {}: trailing whitespace", n + 1));
+    }
+    problems
+}
+
+/// The compiled schemas every rendered file is judged with.
+pub struct Verifiers {
+    kubernetes: Verifier,
+    helm: HelmSchemas,
+}
+
+impl Verifiers {
+    /// Compiles the vendored Kubernetes, CRD and Helm chart schemas.
+    pub fn new() -> Result<Self, String> {
+        Ok(Self {
+            kubernetes: Verifier::new()?,
+            helm: HelmSchemas::new()?,
+        })
+    }
+}
+
+/// Every problem of one rendered file, judged as its output says.
+#[must_use]
+pub fn verify(verifiers: &Verifiers, output: &Output, text: &str) -> Vec<String> {
+    let mut problems = layout(text);
+    match &output.check {
+        Check::Kubernetes => problems.extend(verifiers.kubernetes.verify_yaml(&output.path, text)),
+        Check::HelmValues { chart } => problems.extend(verifiers.helm.verify(chart, text)),
+        Check::Ini { flavor, intended } => {
+            let flavor = match flavor {
+                IniFlavor::Odoo => blueprint_verify::ini::Flavor::Odoo,
+                IniFlavor::PgBackRest => blueprint_verify::ini::Flavor::PgBackRest,
+            };
+            problems.extend(blueprint_verify::ini::verify(text, flavor, intended));
+        }
+        Check::Hcl => problems.extend(blueprint_verify::hcl::verify(text)),
+        Check::Markdown => {}
+    }
+    problems
+}

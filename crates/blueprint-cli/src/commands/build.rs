@@ -1,0 +1,153 @@
+//! `blueprint build [DIR] [--out OUT] [--check] [--force] [--allow-destroy]`.
+
+use crate::OutputFormat;
+use crate::out::{errln, outln};
+use blueprint_cli::build::{Options, build};
+use std::io::IsTerminal;
+use std::path::Path;
+
+/// Arguments of `build`.
+pub(crate) struct Args<'a> {
+    pub(crate) dir: &'a Path,
+    pub(crate) out: &'a Path,
+    pub(crate) check: bool,
+    pub(crate) force: bool,
+    pub(crate) allow_destroy: bool,
+    pub(crate) blueprints: Option<&'a Path>,
+    pub(crate) jobs: usize,
+    pub(crate) format: OutputFormat,
+}
+
+/// What a deletion would destroy beyond files: stateful objects, which need `--allow-destroy`.
+fn stateful(path: &str) -> bool {
+    let file = path.rsplit('/').next().unwrap_or(path);
+    file == "namespace.yaml"
+        || file.starts_with("persistentvolumeclaim")
+        || file.starts_with("postgrescluster")
+        || (path.starts_with("terraform/") && path.contains("backup"))
+}
+
+pub(crate) fn run(a: &Args<'_>) -> u8 {
+    let progress = std::io::stderr().is_terminal() && a.format == OutputFormat::Text;
+    let inputs = match blueprint_cli::walk::read_plants(a.dir) {
+        Ok(i) => i,
+        Err(e) => return super::fail(e),
+    };
+    let templates = match a.blueprints {
+        Some(dir) => match blueprint_cli::walk::read_templates(dir) {
+            Ok(t) => Some(t),
+            Err(e) => return super::fail(e),
+        },
+        None => None,
+    };
+    if progress {
+        crate::out::err!("compiling {} files…\r", inputs.len());
+    }
+    let built = build(
+        &inputs,
+        &Options {
+            threads: a.jobs,
+            templates,
+            dir: Some(blueprint_cli::walk::display(a.dir)),
+            out: Some(a.out.to_path_buf()),
+        },
+    );
+    if progress {
+        crate::out::err!("\x1b[2K");
+    }
+    let c = &built.compilation;
+    super::print_findings(&c.map, &c.diagnostics, a.format);
+    if built.failed() {
+        errln!("nothing written to {}", a.out.display());
+        return 1;
+    }
+    // An interrupted build is finished or rolled back before this one plans.
+    if !a.check {
+        match blueprint_emit::recover(a.out) {
+            Ok(blueprint_emit::Recovery::Clean) => {}
+            Ok(blueprint_emit::Recovery::RolledBack) => errln!(
+                "{}: an interrupted build had not committed; its staging was discarded",
+                a.out.display()
+            ),
+            Ok(blueprint_emit::Recovery::RolledForward) => errln!(
+                "{}: an interrupted build had committed; it was finished",
+                a.out.display()
+            ),
+            Err(e) => return super::fail(crate::commands::EmitFailure(e)),
+        }
+    }
+    let files = built.files.len();
+    let plan = match blueprint_emit::plan(a.out, built.files, built.lock) {
+        Ok(p) => p,
+        Err(e) => return super::fail(crate::commands::EmitFailure(e)),
+    };
+    if a.check {
+        if plan.is_current() && !a.out.join(blueprint_emit::TXN_DIR).exists() {
+            errln!("{} is current: {files} files", a.out.display());
+            return 0;
+        }
+        for (path, _) in &plan.write {
+            outln!("differs: {path}");
+        }
+        if plan.lock_changes {
+            outln!("differs: {}", blueprint_emit::LOCK_FILE);
+        }
+        for path in &plan.delete {
+            outln!("would delete: {path}");
+        }
+        for h in &plan.hand_edited {
+            outln!(
+                "edited by hand: {} (expected sha256 {}, found {})",
+                h.path,
+                h.expected,
+                h.found
+            );
+        }
+        errln!(
+            "{} is not what the plants compile to: run `blueprint build`",
+            a.out.display()
+        );
+        return 1;
+    }
+    let destroys: Vec<&String> = plan.delete.iter().filter(|p| stateful(p)).collect();
+    if !destroys.is_empty() && !a.allow_destroy {
+        for p in &destroys {
+            errln!("would delete stateful object: {p}");
+        }
+        errln!(
+            "refusing to delete stateful objects; nothing written. Take a verified final backup, then rerun with --allow-destroy"
+        );
+        return 1;
+    }
+    match blueprint_emit::apply(a.out, plan, a.force) {
+        Ok(s) => {
+            errln!(
+                "{}: {} written, {} unchanged, {} deleted",
+                a.out.display(),
+                s.written,
+                s.unchanged,
+                s.deleted
+            );
+            0
+        }
+        Err(blueprint_emit::EmitError::Refused {
+            hand_edited,
+            unowned,
+        }) => {
+            for h in &hand_edited {
+                errln!(
+                    "{} was edited by hand (expected sha256 {}, found {})",
+                    h.path,
+                    h.expected,
+                    h.found
+                );
+            }
+            for u in &unowned {
+                errln!("{u} exists and was not written by blueprint");
+            }
+            errln!("nothing written: restore those files, or rerun with --force to overwrite them");
+            1
+        }
+        Err(e) => super::fail(crate::commands::EmitFailure(e)),
+    }
+}

@@ -1,0 +1,261 @@
+//! `blueprint build` through the binary: what it writes, leaves alone, refuses and survives.
+
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::disallowed_methods,
+    missing_docs
+)]
+
+mod common;
+
+use common::{Scratch, copy_dir, root, run};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Every file under `dir` by relative path, with its bytes.
+fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let entry = entry.unwrap();
+            let path = entry.path();
+            if entry.file_type().unwrap().is_dir() {
+                walk(base, &path, out);
+            } else {
+                let rel = path
+                    .strip_prefix(base)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                out.insert(rel, std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    if dir.exists() {
+        walk(dir, dir, &mut out);
+    }
+    out
+}
+
+/// A copy of an example's plants in a scratch directory, and an OUT beside it.
+fn setup(name: &str, example: &str) -> (Scratch, String, String) {
+    let s = Scratch::new(name);
+    copy_dir(
+        &root().join("examples").join(example).join("plants"),
+        &s.path().join("plants"),
+    );
+    let plants = s.path().join("plants").to_string_lossy().into_owned();
+    let out = s.path().join("out").to_string_lossy().into_owned();
+    (s, plants, out)
+}
+
+fn build(args: &[&str], s: &Scratch) -> (i32, String, String) {
+    let mut all = vec!["build"];
+    all.extend_from_slice(args);
+    run(&all, s.path())
+}
+
+#[test]
+fn a_build_writes_the_tree_and_a_rebuild_rewrites_nothing() {
+    let (s, plants, out) = setup("rebuild", "quickstart");
+    let (code, _, err) = build(&[&plants, "--out", &out], &s);
+    assert_eq!(code, 0, "{err}");
+    let first = tree(Path::new(&out));
+    assert!(first.contains_key("blueprint.lock"));
+    assert!(first.contains_key("plants/lyon/prod/kubernetes/namespace.yaml"));
+    let written = first.len() - 1;
+    assert!(
+        err.trim_end()
+            .ends_with(&format!("{written} written, 0 unchanged, 0 deleted")),
+        "{err}"
+    );
+    let lock = Path::new(&out).join("blueprint.lock");
+    let ns = Path::new(&out).join("plants/lyon/prod/kubernetes/namespace.yaml");
+    let mtimes = |p: &Path| std::fs::metadata(p).unwrap().modified().unwrap();
+    let (lock_t, ns_t) = (mtimes(&lock), mtimes(&ns));
+    std::thread::sleep(Duration::from_millis(20));
+    let (code, _, err) = build(&[&plants, "--out", &out], &s);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.trim_end()
+            .ends_with(&format!("0 written, {written} unchanged, 0 deleted")),
+        "{err}"
+    );
+    assert_eq!(tree(Path::new(&out)), first);
+    assert_eq!(mtimes(&ns), ns_t, "an unchanged file keeps its mtime");
+    assert_eq!(mtimes(&lock), lock_t, "an unchanged lock keeps its mtime");
+}
+
+#[test]
+fn build_check_exits_one_when_out_differs_and_writes_nothing() {
+    let (s, plants, out) = setup("check", "quickstart");
+    let (code, _, _) = build(&[&plants, "--out", &out, "--check"], &s);
+    assert_eq!(code, 1, "an empty OUT is not what the plants compile to");
+    assert!(tree(Path::new(&out)).is_empty(), "--check writes nothing");
+    assert_eq!(build(&[&plants, "--out", &out], &s).0, 0);
+    let (code, _, err) = build(&[&plants, "--out", &out, "--check"], &s);
+    assert_eq!(code, 0, "{err}");
+    let plant = Path::new(&plants).join("lyon.yaml");
+    let text = std::fs::read_to_string(&plant).unwrap();
+    std::fs::write(&plant, text.replace("users: 60", "users: 90")).unwrap();
+    let before = tree(Path::new(&out));
+    let (code, stdout, _) = build(&[&plants, "--out", &out, "--check"], &s);
+    assert_eq!(code, 1);
+    assert!(stdout.contains("differs: "), "{stdout}");
+    assert_eq!(tree(Path::new(&out)), before, "--check writes nothing");
+}
+
+#[test]
+fn a_hand_edited_file_stops_the_build_unless_forced() {
+    let (s, plants, out) = setup("hand-edit", "quickstart");
+    assert_eq!(build(&[&plants, "--out", &out], &s).0, 0);
+    let ns = Path::new(&out).join("plants/lyon/prod/kubernetes/namespace.yaml");
+    let original = std::fs::read_to_string(&ns).unwrap();
+    std::fs::write(&ns, format!("{original}# edited\n")).unwrap();
+    let before = tree(Path::new(&out));
+    let (code, _, err) = build(&[&plants, "--out", &out], &s);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(
+            "plants/lyon/prod/kubernetes/namespace.yaml was edited by hand (expected sha256 "
+        ),
+        "{err}"
+    );
+    assert!(err.contains(", found "), "{err}");
+    assert_eq!(tree(Path::new(&out)), before, "nothing written");
+    let (code, _, err) = build(&[&plants, "--out", &out, "--force"], &s);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(std::fs::read_to_string(&ns).unwrap(), original);
+}
+
+#[test]
+fn files_blueprint_does_not_own_are_never_touched() {
+    let (s, plants, out) = setup("unowned", "quickstart");
+    let readme = Path::new(&out).join("README.md");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(&readme, "our GitOps repository\n").unwrap();
+    assert_eq!(build(&[&plants, "--out", &out], &s).0, 0);
+    assert_eq!(
+        std::fs::read_to_string(&readme).unwrap(),
+        "our GitOps repository\n"
+    );
+    // A file of the platform team's where blueprint would write: refused, not overwritten.
+    let (s2, plants2, out2) = setup("unowned-clash", "quickstart");
+    let ns = Path::new(&out2).join("plants/lyon/prod/kubernetes/namespace.yaml");
+    std::fs::create_dir_all(ns.parent().unwrap()).unwrap();
+    std::fs::write(&ns, "ours\n").unwrap();
+    let (code, _, err) = build(&[&plants2, "--out", &out2], &s2);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("exists and was not written by blueprint"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&ns).unwrap(), "ours\n");
+    assert!(!Path::new(&out2).join("blueprint.lock").exists());
+}
+
+#[test]
+fn removed_environments_are_pruned_only_with_allow_destroy() {
+    let (s, plants, out) = setup("prune", "quickstart");
+    assert_eq!(build(&[&plants, "--out", &out], &s).0, 0);
+    let plant = Path::new(&plants).join("lyon.yaml");
+    let text = std::fs::read_to_string(&plant).unwrap();
+    let staging = text
+        .find("\n  staging:")
+        .expect("the quickstart has a staging overlay");
+    // The staging overlay is the end of the file: cut it, prod alone remains.
+    let without = format!("{}\n", &text[..staging]);
+    std::fs::write(&plant, without).unwrap();
+    let before = tree(Path::new(&out));
+    let (code, _, err) = build(&[&plants, "--out", &out], &s);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("would delete stateful object: plants/lyon/staging/kubernetes/namespace.yaml"),
+        "{err}"
+    );
+    assert_eq!(tree(Path::new(&out)), before, "nothing written");
+    let (code, _, err) = build(&[&plants, "--out", &out, "--allow-destroy"], &s);
+    assert_eq!(code, 0, "{err}");
+    let after = tree(Path::new(&out));
+    assert!(after.keys().all(|p| !p.starts_with("plants/lyon/staging/")));
+    assert!(!Path::new(&out).join("plants/lyon/staging").exists());
+    assert!(after.contains_key("plants/lyon/prod/kubernetes/namespace.yaml"));
+}
+
+#[test]
+fn a_plant_with_errors_writes_nothing() {
+    let (s, plants, out) = setup("errors", "quickstart");
+    assert_eq!(build(&[&plants, "--out", &out], &s).0, 0);
+    let before = tree(Path::new(&out));
+    let plant = Path::new(&plants).join("lyon.yaml");
+    let text = std::fs::read_to_string(&plant).unwrap();
+    std::fs::write(&plant, text.replace("rpo: 15m", "rpo: 15 minutes")).unwrap();
+    let (code, _, err) = build(&[&plants, "--out", &out], &s);
+    assert_eq!(code, 1);
+    assert!(err.contains("nothing written"), "{err}");
+    assert_eq!(tree(Path::new(&out)), before);
+}
+
+/// Deterministic delays for the kill test (a linear congruential generator).
+fn delays(n: usize, max: Duration) -> Vec<Duration> {
+    let mut x: u64 = 0x5eed;
+    (0..n)
+        .map(|_| {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let frac = (x >> 33) as f64 / f64::from(u32::MAX);
+            max.mul_f64(frac)
+        })
+        .collect()
+}
+
+#[test]
+fn a_build_killed_at_any_instant_is_finished_by_the_next_one() {
+    let (s, plants, out) = setup("kill", "manufacturing-group");
+    // Two plant states, so that every build really rewrites files.
+    let plant = Path::new(&plants).join("france/lyon.yaml");
+    let a = std::fs::read_to_string(&plant).unwrap();
+    let b = a.replacen("users: 150", "users: 160", 1);
+    assert_ne!(a, b);
+    let reference = |text: &str, name: &str| {
+        let (r, rp, ro) = setup(name, "manufacturing-group");
+        std::fs::write(Path::new(&rp).join("france/lyon.yaml"), text).unwrap();
+        assert_eq!(build(&[&rp, "--out", &ro], &r).0, 0);
+        (r, tree(Path::new(&ro)))
+    };
+    let (_ra, tree_a) = reference(&a, "kill-ref-a");
+    let (_rb, tree_b) = reference(&b, "kill-ref-b");
+    // How long one build takes, to spread the kills over it.
+    let start = Instant::now();
+    assert_eq!(build(&[&plants, "--out", &out], &s).0, 0);
+    let took = start.elapsed();
+    for (i, delay) in delays(24, took.mul_f64(1.2)).into_iter().enumerate() {
+        let text = if i % 2 == 0 { &b } else { &a };
+        std::fs::write(&plant, text).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_blueprint"))
+            .args(["build", &plants, "--out", &out])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(delay);
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        let (code, _, err) = build(&[&plants, "--out", &out], &s);
+        assert_eq!(code, 0, "after a kill at {delay:?}: {err}");
+        let got = tree(Path::new(&out));
+        let want = if i % 2 == 0 { &tree_b } else { &tree_a };
+        let differing: Vec<&String> = got
+            .keys()
+            .chain(want.keys())
+            .filter(|p| got.get(*p) != want.get(*p))
+            .collect();
+        assert!(
+            differing.is_empty(),
+            "after a kill at {delay:?} and a rebuild the tree differs from a clean build's: {differing:?}"
+        );
+        assert!(!Path::new(&out).join(".blueprint-txn").exists());
+    }
+}
