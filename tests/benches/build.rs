@@ -12,29 +12,42 @@
     missing_docs
 )]
 
-use blueprint_cli::build::{Options, build};
+use blueprint_cli::build::{Options, build_into};
 use std::path::Path;
 use std::time::Instant;
 
-/// One `blueprint build` as the command runs it: recover, compile to verified files, plan, apply.
-fn build_into(inputs: &[blueprint_compiler::Input], out: &Path, threads: usize) -> (f64, String) {
+/// One `blueprint build` as the command runs it: recover, compile, render, verify and stage,
+/// plan, apply.
+fn one_build(inputs: &[blueprint_compiler::Input], out: &Path, threads: usize) -> (f64, String) {
     let start = Instant::now();
     blueprint_emit::recover(out).unwrap();
-    let built = build(
+    let stager = blueprint_emit::Stager::new(out);
+    let built = build_into(
         inputs,
         &Options {
             threads,
+            out: Some(out.to_path_buf()),
             ..Default::default()
         },
+        Some(&stager),
     );
     assert!(!built.failed(), "the generated fleet builds clean");
-    let plan = blueprint_emit::plan(out, built.files, built.lock).unwrap();
+    assert!(built.io_error.is_none());
+    let rendered = start.elapsed().as_secs_f64();
+    let plan = blueprint_emit::plan_entries(out, built.entries, built.lock).unwrap();
+    let planned = start.elapsed().as_secs_f64();
     let s = blueprint_emit::apply(out, plan, false).unwrap();
+    let total = start.elapsed().as_secs_f64();
     (
-        start.elapsed().as_secs_f64(),
+        total,
         format!(
-            "{} written, {} unchanged, {} deleted",
-            s.written, s.unchanged, s.deleted
+            "{} written, {} unchanged, {} deleted; compile+render+verify {:.0} ms, plan {:.0} ms, write {:.0} ms",
+            s.written,
+            s.unchanged,
+            s.deleted,
+            rendered * 1000.0,
+            (planned - rendered) * 1000.0,
+            (total - planned) * 1000.0
         ),
     )
 }
@@ -70,10 +83,10 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("blueprint-bench-build-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let out = dir.join("out");
-    let (full, summary) = build_into(&inputs, &out, threads);
+    let (full, summary) = one_build(&inputs, &out, threads);
     let rss = blueprint_tests::peak_rss();
     let (copy, files) = plain_copy(&out, &dir.join("copy"));
-    let (noop, noop_summary) = build_into(&inputs, &out, threads);
+    let (noop, noop_summary) = one_build(&inputs, &out, threads);
     let plant = inputs
         .iter_mut()
         .find(|i| !i.is_fleet)
@@ -82,7 +95,7 @@ fn main() {
     let changed = text.replacen("users: ", "users: 1", 1);
     assert_ne!(text, changed, "the generated plant names its users");
     plant.bytes = changed.into_bytes();
-    let (one, one_summary) = build_into(&inputs, &out, threads);
+    let (one, one_summary) = one_build(&inputs, &out, threads);
     println!("build of {n} plants × 2 environments on {threads} threads ({files} files)");
     println!("  full build        {:>8.0} ms  ({summary})", full * 1000.0);
     println!(

@@ -92,8 +92,9 @@ pub struct HandEdit {
 /// What a build changes in OUT.
 #[derive(Debug, Default)]
 pub struct Plan {
-    /// Files to write (new or changed), sorted by path.
-    pub write: Vec<(String, Vec<u8>)>,
+    /// Files to write (new or changed), sorted by path, with their content (`None` when the
+    /// build did not keep it: `build --check`, which writes nothing).
+    pub write: Vec<(String, Option<Payload>)>,
     /// Files already as rendered: not rewritten, their mtime stays.
     pub unchanged: Vec<String>,
     /// Files the previous build wrote and this one does not produce.
@@ -165,27 +166,70 @@ fn file_sha(path: &Path) -> Result<Option<String>, EmitError> {
     }
 }
 
+/// The content of a file to write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Payload {
+    /// The bytes, staged when the plan is applied.
+    Bytes(Vec<u8>),
+    /// Already staged by a [`Stager`] under this name.
+    Staged(String),
+}
+
+/// A file a build produced, as the plan needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// sha256 of the new content.
+    pub sha: String,
+    /// sha256 of the file in OUT when the producer already read it (`Some(None)`: absent);
+    /// `None`: the plan reads it.
+    pub disk: Option<Option<String>>,
+    /// The content, when the file may need writing.
+    pub payload: Option<Payload>,
+}
+
 /// Compares the rendered `files` with OUT and its lock. `lock` is the new lock without its
 /// `files` (they are filled in here from `files`).
-pub fn plan(
+pub fn plan(out: &Path, files: BTreeMap<String, Vec<u8>>, lock: Lock) -> Result<Plan, EmitError> {
+    let entries = files
+        .into_iter()
+        .map(|(path, bytes)| {
+            let entry = Entry {
+                sha: sha256_hex(&bytes),
+                disk: None,
+                payload: Some(Payload::Bytes(bytes)),
+            };
+            (path, entry)
+        })
+        .collect();
+    plan_entries(out, entries, lock)
+}
+
+/// [`plan`] for files the build already hashed, compared with OUT and, where it did, staged.
+pub fn plan_entries(
     out: &Path,
-    files: BTreeMap<String, Vec<u8>>,
+    entries: BTreeMap<String, Entry>,
     mut lock: Lock,
 ) -> Result<Plan, EmitError> {
-    for path in files.keys() {
+    for path in entries.keys() {
         check_path(path)?;
     }
     let old = Lock::read(&out.join(LOCK_FILE))?;
     let owned = old.as_ref().map(|l| l.files.clone()).unwrap_or_default();
     let mut p = Plan::default();
-    lock.files = files
+    lock.files = entries
         .iter()
-        .map(|(path, bytes)| (path.clone(), sha256_hex(bytes)))
+        .map(|(path, e)| (path.clone(), e.sha.clone()))
         .collect();
-    // Each file on disk is read once: the owned ones here, the others below.
+    // Each file on disk is read at most once: here, or by the producer of its entry.
     let mut on_disk: BTreeMap<String, Option<String>> = BTreeMap::new();
+    let disk = |path: &str| -> Result<Option<String>, EmitError> {
+        match entries.get(path).and_then(|e| e.disk.clone()) {
+            Some(known) => Ok(known),
+            None => file_sha(&out.join(path)),
+        }
+    };
     for (path, expected) in &owned {
-        let found = file_sha(&out.join(path))?;
+        let found = disk(path)?;
         on_disk.insert(path.clone(), found.clone());
         match found {
             Some(found) if &found == expected => {}
@@ -202,28 +246,70 @@ pub fn plan(
                 found: "deleted".into(),
             }),
         }
-        if !files.contains_key(path) {
+        if !entries.contains_key(path) {
             p.delete.push(path.clone());
         }
     }
-    for (path, bytes) in files {
-        let found = match on_disk.remove(&path) {
+    let mut found_new = Vec::with_capacity(entries.len());
+    for path in entries.keys() {
+        found_new.push(match on_disk.remove(path) {
             Some(found) => found,
-            None => file_sha(&out.join(&path))?,
-        };
-        let new_sha = &lock.files[&path];
+            None => disk(path)?,
+        });
+    }
+    for ((path, entry), found) in entries.into_iter().zip(found_new) {
         match (&found, owned.get(&path)) {
-            (Some(found), _) if found == new_sha => p.unchanged.push(path),
+            (Some(found), _) if *found == entry.sha => p.unchanged.push(path),
             (Some(_), None) => {
                 p.unowned.push(path.clone());
-                p.write.push((path, bytes));
+                p.write.push((path, entry.payload));
             }
-            _ => p.write.push((path, bytes)),
+            _ => p.write.push((path, entry.payload)),
         }
     }
     p.lock_changes = old.as_ref() != Some(&lock);
     p.lock = lock;
     Ok(p)
+}
+
+/// Stages files in `OUT/.blueprint-txn/stage/` while a build renders them, so that a build
+/// never holds the whole tree in memory. Until [`apply`] commits, OUT is the old tree: a
+/// failed build calls [`Stager::discard`], a killed one is rolled back by [`recover`].
+#[derive(Debug)]
+pub struct Stager {
+    out: PathBuf,
+    out_existed: bool,
+}
+
+impl Stager {
+    /// A stager for OUT. Call [`recover`] first: an unfinished build's staging is in the way.
+    #[must_use]
+    pub fn new(out: &Path) -> Self {
+        Self {
+            out: out.to_path_buf(),
+            out_existed: out.exists(),
+        }
+    }
+
+    /// Stages `bytes` under `name` (unique within the build).
+    pub fn stage(&self, name: &str, bytes: &[u8]) -> Result<(), EmitError> {
+        let stage = self.out.join(TXN_DIR).join("stage");
+        std::fs::create_dir_all(&stage).map_err(io("cannot create", &stage))?;
+        txn::write_plain(&stage.join(name), bytes)
+    }
+
+    /// Removes what was staged, and OUT itself when the build created it: OUT is left exactly
+    /// as it was.
+    pub fn discard(self) -> Result<(), EmitError> {
+        let txn = self.out.join(TXN_DIR);
+        if txn.exists() {
+            std::fs::remove_dir_all(&txn).map_err(io("cannot remove", &txn))?;
+        }
+        if !self.out_existed {
+            let _ = std::fs::remove_dir(&self.out);
+        }
+        Ok(())
+    }
 }
 
 /// Applies a plan all or nothing. Refuses (and writes nothing) when files were edited by hand
@@ -241,9 +327,18 @@ pub fn apply(out: &Path, plan: Plan, force: bool) -> Result<Summary, EmitError> 
         deleted: plan.delete.len(),
     };
     if plan.write.is_empty() && plan.delete.is_empty() && !plan.lock_changes {
+        // Nothing to write; what a stager may have staged (files equal to OUT's) goes.
+        Stager::new(out).discard()?;
         return Ok(summary);
     }
-    txn::run(out, plan.write, plan.delete, &plan.lock)?;
+    let mut write = Vec::with_capacity(plan.write.len());
+    for (path, payload) in plan.write {
+        match payload {
+            Some(p) => write.push((path, p)),
+            None => return Err(EmitError::BadPath(format!("{path} (no content to write)"))),
+        }
+    }
+    txn::run(out, write, plan.delete, &plan.lock)?;
     Ok(summary)
 }
 
@@ -308,6 +403,67 @@ mod tests {
         ("runbooks/lyon.md", "r1\n"),
         ("plants/paris/prod/c.yaml", "c2\n"),
     ];
+
+    /// Stages each file as a streaming build does (only those that differ from OUT).
+    fn staged_build(out: &Path, entries: &[(&str, &str)]) -> Result<Summary, EmitError> {
+        recover(out)?;
+        let stager = Stager::new(out);
+        let mut map = BTreeMap::new();
+        for (n, (path, content)) in entries.iter().enumerate() {
+            let sha = sha256_hex(content.as_bytes());
+            let disk = file_sha(&out.join(path))?;
+            let payload = if disk.as_deref() == Some(sha.as_str()) {
+                None
+            } else {
+                stager.stage(&format!("o{n}"), content.as_bytes())?;
+                Some(Payload::Staged(format!("o{n}")))
+            };
+            let disk = Some(disk);
+            map.insert(path.to_string(), Entry { sha, disk, payload });
+        }
+        apply(out, plan_entries(out, map, lock())?, false)
+    }
+
+    #[test]
+    fn staged_files_are_applied_like_rendered_ones() {
+        let out = tempfile::tempdir().unwrap();
+        let s = staged_build(out.path(), &[("a/x.yaml", "one\n"), ("b.yaml", "two\n")]).unwrap();
+        assert_eq!(s.written, 2);
+        let s = staged_build(out.path(), &[("a/x.yaml", "one\n"), ("b.yaml", "2\n")]).unwrap();
+        assert_eq!((s.written, s.unchanged), (1, 1));
+        assert_eq!(
+            tree(out.path()),
+            [
+                ("a/x.yaml".into(), "one\n".into()),
+                ("b.yaml".into(), "2\n".into())
+            ]
+        );
+        assert!(!out.path().join(TXN_DIR).exists(), "no staging is left");
+        let s = staged_build(out.path(), &[("a/x.yaml", "one\n"), ("b.yaml", "2\n")]).unwrap();
+        assert_eq!((s.written, s.unchanged), (0, 2));
+        assert!(
+            !out.path().join(TXN_DIR).exists(),
+            "nothing staged for a no-op"
+        );
+    }
+
+    #[test]
+    fn a_discarded_stager_leaves_out_exactly_as_it_was() {
+        let parent = tempfile::tempdir().unwrap();
+        let out = parent.path().join("out");
+        let stager = Stager::new(&out);
+        stager.stage("o0", b"x").unwrap();
+        assert!(out.join(TXN_DIR).exists());
+        stager.discard().unwrap();
+        assert!(!out.exists(), "an OUT the build created is removed again");
+        build(&out, &[("a.yaml", "a\n")], false).unwrap();
+        let before = tree(&out);
+        let stager = Stager::new(&out);
+        stager.stage("o0", b"x").unwrap();
+        stager.discard().unwrap();
+        assert_eq!(tree(&out), before);
+        assert!(!out.join(TXN_DIR).exists());
+    }
 
     #[test]
     fn a_first_build_writes_every_file_and_the_lock() {

@@ -5,7 +5,7 @@
 //! journal nothing under OUT was touched yet; with one, every step is idempotent, so replaying
 //! it after a crash ends in the new tree.
 
-use crate::{EmitError, LOCK_FILE, Lock, TXN_DIR, io};
+use crate::{EmitError, LOCK_FILE, Lock, Payload, TXN_DIR, io};
 use serde::{Deserialize, Serialize};
 use std::fs;
 use std::io::Write;
@@ -38,7 +38,7 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), EmitError> {
     f.sync_all().map_err(io("cannot sync", path))
 }
 
-fn write_plain(path: &Path, bytes: &[u8]) -> Result<(), EmitError> {
+pub(crate) fn write_plain(path: &Path, bytes: &[u8]) -> Result<(), EmitError> {
     let mut f = fs::File::create(path).map_err(io("cannot create", path))?;
     f.write_all(bytes).map_err(io("cannot write", path))
 }
@@ -73,24 +73,35 @@ fn sync_dir(path: &Path) {
     }
 }
 
-/// Stages, commits and applies one transaction.
+/// Stages what is not staged yet, commits and applies one transaction. Callers [`recover`]
+/// first; files a [`crate::Stager`] staged are in the stage directory already.
 pub(crate) fn run(
     out: &Path,
-    write: Vec<(String, Vec<u8>)>,
+    write: Vec<(String, Payload)>,
     delete: Vec<String>,
     lock: &Lock,
 ) -> Result<(), EmitError> {
-    recover(out)?;
     let txn = out.join(TXN_DIR);
+    if txn.join("journal.json").exists() {
+        return Err(EmitError::BadLock {
+            path: txn.join("journal.json"),
+            why: "an interrupted build is unfinished: recover first".into(),
+        });
+    }
     let stage = txn.join("stage");
     fs::create_dir_all(&stage).map_err(io("cannot create", &stage))?;
     let mut steps = Vec::with_capacity(write.len() + delete.len() + 1);
     let mut staged = Vec::with_capacity(write.len() + 1);
-    for (n, (path, bytes)) in write.into_iter().enumerate() {
-        let name = n.to_string();
-        let file = stage.join(&name);
-        write_plain(&file, &bytes)?;
-        staged.push(file);
+    for (n, (path, payload)) in write.into_iter().enumerate() {
+        let name = match payload {
+            Payload::Bytes(bytes) => {
+                let name = format!("b{n}");
+                write_plain(&stage.join(&name), &bytes)?;
+                name
+            }
+            Payload::Staged(name) => name,
+        };
+        staged.push(stage.join(&name));
         steps.push(Step::Put { stage: name, path });
     }
     steps.extend(delete.into_iter().map(|path| Step::Delete { path }));
@@ -206,7 +217,7 @@ pub(crate) mod testing {
 
     pub(crate) fn crash(
         out: &Path,
-        write: Vec<(String, Vec<u8>)>,
+        write: Vec<(String, Option<crate::Payload>)>,
         delete: Vec<String>,
         lock: &Lock,
         at: CrashAt,
@@ -215,7 +226,10 @@ pub(crate) mod testing {
         let stage = txn.join("stage");
         std::fs::create_dir_all(&stage).map_err(io("cannot create", &stage))?;
         let mut steps = Vec::new();
-        for (n, (path, bytes)) in write.into_iter().enumerate() {
+        for (n, (path, payload)) in write.into_iter().enumerate() {
+            let Some(crate::Payload::Bytes(bytes)) = payload else {
+                panic!("tests stage bytes");
+            };
             write_synced(&stage.join(n.to_string()), &bytes)?;
             steps.push(Step::Put {
                 stage: n.to_string(),

@@ -7,7 +7,7 @@ mod reuse;
 use blueprint_compiler::lower::{Check, IniFlavor, Ir, Output};
 use blueprint_compiler::{Compilation, Input};
 use blueprint_diagnostics::{Diagnostic, codes};
-use blueprint_emit::{Lock, sha256_hex};
+use blueprint_emit::{EmitError, Entry, Lock, Payload, Stager, sha256_hex};
 use blueprint_render::{Contexts, Renderer};
 use blueprint_verify::Verifier;
 use blueprint_verify::helm::HelmSchemas;
@@ -55,10 +55,15 @@ pub struct Built {
     pub compilation: Compilation,
     /// The IR, when the plants compiled without errors.
     pub ir: Option<Ir>,
-    /// Rendered, verified files by path: empty when anything failed.
+    /// Rendered, verified files by path, when the build keeps them ([`build`]; the command
+    /// streams them to a [`Stager`] instead): empty when anything failed.
     pub files: BTreeMap<String, Vec<u8>>,
+    /// Every file as the plan needs it (hash, what is on disk, where it is staged).
+    pub entries: BTreeMap<String, Entry>,
     /// The lock to write with them (its `files` are filled in by the plan).
     pub lock: Lock,
+    /// Reading OUT or staging failed (exit 2).
+    pub io_error: Option<EmitError>,
 }
 
 impl Built {
@@ -84,6 +89,18 @@ fn internal(code: blueprint_diagnostics::Code, message: String) -> Diagnostic {
 /// `compilation.diagnostics`; `files` is empty unless all of them passed.
 #[must_use]
 pub fn build(inputs: &[Input], options: &Options) -> Built {
+    build_inner(inputs, options, true, None)
+}
+
+/// [`build`] for the command: files are not kept in memory but compared with OUT as they are
+/// rendered and, when they differ, staged with `stager` (nothing is staged without one, as for
+/// `build --check`). The whole tree never sits in memory.
+#[must_use]
+pub fn build_into(inputs: &[Input], options: &Options, stager: Option<&Stager>) -> Built {
+    build_inner(inputs, options, false, stager)
+}
+
+fn build_inner(inputs: &[Input], options: &Options, keep: bool, stager: Option<&Stager>) -> Built {
     let mut compilation = blueprint_compiler::compile(inputs);
     let mut lock = Lock {
         version: 1,
@@ -109,38 +126,56 @@ pub fn build(inputs: &[Input], options: &Options) -> Built {
                 compilation,
                 ir: None,
                 files: BTreeMap::new(),
+                entries: BTreeMap::new(),
                 lock,
+                io_error: None,
             };
         }
     };
     let Rendered {
         mut files,
+        mut entries,
         keys,
         findings,
-    } = render_and_verify(&ir, options);
+        io_error,
+    } = render_verify_stage(&ir, options, keep, stager);
     compilation.diagnostics.extend(findings);
     lock.keys = keys;
+    // The resolved model of each plant, without what only templates need.
     lock.models = ir
         .plants
         .iter()
-        .map(|p| (p.dir.clone(), serde_json::to_value(p).unwrap_or_default()))
+        .map(|p| {
+            let mut model = serde_json::to_value(p).unwrap_or_default();
+            if let Some(m) = model.as_object_mut() {
+                m.remove("derived");
+            }
+            (p.dir.clone(), model)
+        })
         .collect();
     if compilation.has_errors() {
         files.clear();
+        entries.clear();
     }
     Built {
         compilation,
         ir: Some(ir),
         files,
+        entries,
         lock,
+        io_error,
     }
 }
 
 /// Every output rendered and verified.
 #[derive(Debug, Default)]
 pub struct Rendered {
-    /// The verified files by path (those that failed are left out).
+    /// The verified files by path (those that failed are left out), when kept.
     pub files: BTreeMap<String, Vec<u8>>,
+    /// Every verified file as the plan needs it.
+    pub entries: BTreeMap<String, Entry>,
+    /// Reading OUT or staging failed.
+    pub io_error: Option<EmitError>,
     /// The key of every file (what it was rendered from), for the lock.
     pub keys: BTreeMap<String, String>,
     /// BP9xxx findings.
@@ -149,6 +184,12 @@ pub struct Rendered {
 
 /// What rendering one output gave: its text, or the findings that stop the build.
 type Outcome = Result<String, Vec<Diagnostic>>;
+
+/// One output rendered (or reused), hashed, compared with OUT and staged where it differs.
+struct Produced {
+    entry: Entry,
+    bytes: Option<Vec<u8>>,
+}
 
 /// Renders and verifies one output.
 fn render_one(
@@ -199,11 +240,22 @@ fn parallel<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R +
     })
 }
 
-/// Renders every output and verifies each rendered file; the files, and the BP9xxx findings.
-/// Outputs whose key (template and context digest) and file on disk are what the previous
-/// build recorded in `options.out`'s lock are taken from disk instead (see [`reuse`]).
+/// Renders every output and verifies each rendered file, keeping the files in memory.
 #[must_use]
 pub fn render_and_verify(ir: &Ir, options: &Options) -> Rendered {
+    render_verify_stage(ir, options, true, None)
+}
+
+/// Renders every output and verifies each rendered file, then hashes it, compares it with
+/// OUT and stages it with `stager` when it differs; `keep` keeps the bytes too. Outputs whose
+/// key (template set and context digest) and file on disk are what the previous build
+/// recorded in `options.out`'s lock are taken from disk instead (see `reuse`).
+fn render_verify_stage(
+    ir: &Ir,
+    options: &Options,
+    keep: bool,
+    stager: Option<&Stager>,
+) -> Rendered {
     let mut findings = Vec::new();
     let templates: Vec<(&str, &str)> = match &options.templates {
         Some(set) => set.iter().map(|(n, s)| (n.as_str(), s.as_str())).collect(),
@@ -235,17 +287,45 @@ pub fn render_and_verify(ir: &Ir, options: &Options) -> Rendered {
     let previous = reuse::Previous::read(options.out.as_deref());
     let contexts = Contexts::new(ir);
     let indices: Vec<usize> = (0..ir.outputs.len()).collect();
-    let outcomes: Vec<Outcome> = parallel(&indices, options.threads, |&i| {
+    let produce = |i: usize| -> Result<Result<Produced, Vec<Diagnostic>>, EmitError> {
         let output = &ir.outputs[i];
-        match previous.bytes(&output.path, &keys[i]) {
-            Some(text) => Ok(text),
-            None => render_one(&renderer, &contexts, &verifiers, output),
-        }
-    });
-    let mut files = BTreeMap::new();
-    let mut key_map = BTreeMap::new();
+        let (bytes, disk) = match previous.bytes(&output.path, &keys[i]) {
+            Some(bytes) => {
+                let sha = sha256_hex(&bytes);
+                (bytes, Some(Some(sha)))
+            }
+            None => match render_one(&renderer, &contexts, &verifiers, output) {
+                Ok(text) => {
+                    let disk = match &options.out {
+                        Some(out) => Some(reuse::file_sha(&out.join(&output.path))?),
+                        None => None,
+                    };
+                    (text.into_bytes(), disk)
+                }
+                Err(f) => return Ok(Err(f)),
+            },
+        };
+        let sha = sha256_hex(&bytes);
+        let differs = disk.as_ref() != Some(&Some(sha.clone()));
+        let payload = match stager {
+            Some(st) if differs => {
+                let name = format!("o{i}");
+                st.stage(&name, &bytes)?;
+                Some(Payload::Staged(name))
+            }
+            Some(_) => None,
+            None if keep => Some(Payload::Bytes(Vec::new())),
+            None => None,
+        };
+        Ok(Ok(Produced {
+            entry: Entry { sha, disk, payload },
+            bytes: keep.then_some(bytes),
+        }))
+    };
+    let outcomes = parallel(&indices, options.threads, |&i| produce(i));
+    let mut rendered = Rendered::default();
     for ((output, outcome), key) in ir.outputs.iter().zip(outcomes).zip(keys) {
-        if files.contains_key(&output.path) {
+        if rendered.entries.contains_key(&output.path) {
             findings.push(internal(
                 codes::INTERNAL,
                 format!("two outputs are written to {}", output.path),
@@ -253,18 +333,25 @@ pub fn render_and_verify(ir: &Ir, options: &Options) -> Rendered {
             continue;
         }
         match outcome {
-            Ok(text) => {
-                files.insert(output.path.clone(), text.into_bytes());
-                key_map.insert(output.path.clone(), key);
+            Err(e) => {
+                rendered.io_error.get_or_insert(e);
             }
-            Err(mut f) => findings.append(&mut f),
+            Ok(Err(mut f)) => findings.append(&mut f),
+            Ok(Ok(p)) => {
+                let mut entry = p.entry;
+                if let Some(bytes) = p.bytes {
+                    if let Some(Payload::Bytes(b)) = &mut entry.payload {
+                        b.clone_from(&bytes);
+                    }
+                    rendered.files.insert(output.path.clone(), bytes);
+                }
+                rendered.keys.insert(output.path.clone(), key);
+                rendered.entries.insert(output.path.clone(), entry);
+            }
         }
     }
-    Rendered {
-        files,
-        keys: key_map,
-        findings,
-    }
+    rendered.findings = findings;
+    rendered
 }
 
 /// Problems every output format shares: LF endings, one final newline, no NUL.

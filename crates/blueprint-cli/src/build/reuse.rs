@@ -76,7 +76,7 @@ impl Previous {
 
     /// The file at `path` as the previous build wrote it, when its key is `key` and nobody
     /// changed it since.
-    pub(super) fn bytes(&self, path: &str, key: &str) -> Option<String> {
+    pub(super) fn bytes(&self, path: &str, key: &str) -> Option<Vec<u8>> {
         let lock = self.lock.as_ref()?;
         if lock.keys.get(path).map(String::as_str) != Some(key) {
             return None;
@@ -85,6 +85,19 @@ impl Previous {
         if lock.files.get(path) != Some(&sha256_hex(&bytes)) {
             return None;
         }
-        String::from_utf8(bytes).ok()
+        Some(bytes)
+    }
+}
+
+/// The sha256 of a file in OUT, `None` when there is none.
+pub(super) fn file_sha(path: &Path) -> Result<Option<String>, blueprint_emit::EmitError> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(sha256_hex(&bytes))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(blueprint_emit::EmitError::Io {
+            action: "cannot read",
+            path: path.to_path_buf(),
+            source,
+        }),
     }
 }

@@ -2,7 +2,8 @@
 
 use crate::OutputFormat;
 use crate::out::{errln, outln};
-use blueprint_cli::build::{Options, build};
+use blueprint_cli::build::{Options, build_into};
+use blueprint_emit::Stager;
 use std::io::IsTerminal;
 use std::path::Path;
 
@@ -40,28 +41,7 @@ pub(crate) fn run(a: &Args<'_>) -> u8 {
         },
         None => None,
     };
-    if progress {
-        crate::out::err!("compiling {} files…\r", inputs.len());
-    }
-    let built = build(
-        &inputs,
-        &Options {
-            threads: a.jobs,
-            templates,
-            dir: Some(blueprint_cli::walk::display(a.dir)),
-            out: Some(a.out.to_path_buf()),
-        },
-    );
-    if progress {
-        crate::out::err!("\x1b[2K");
-    }
-    let c = &built.compilation;
-    super::print_findings(&c.map, &c.diagnostics, a.format);
-    if built.failed() {
-        errln!("nothing written to {}", a.out.display());
-        return 1;
-    }
-    // An interrupted build is finished or rolled back before this one plans.
+    // An interrupted build is finished or rolled back before this one reads OUT.
     if !a.check {
         match blueprint_emit::recover(a.out) {
             Ok(blueprint_emit::Recovery::Clean) => {}
@@ -76,10 +56,50 @@ pub(crate) fn run(a: &Args<'_>) -> u8 {
             Err(e) => return super::fail(crate::commands::EmitFailure(e)),
         }
     }
-    let files = built.files.len();
-    let plan = match blueprint_emit::plan(a.out, built.files, built.lock) {
+    // Files are staged as they are rendered (never the whole tree in memory); `--check`
+    // stages nothing.
+    let stager = (!a.check).then(|| Stager::new(a.out));
+    if progress {
+        crate::out::err!("building {} input files…\r", inputs.len());
+    }
+    let built = build_into(
+        &inputs,
+        &Options {
+            threads: a.jobs,
+            templates,
+            dir: Some(blueprint_cli::walk::display(a.dir)),
+            out: Some(a.out.to_path_buf()),
+        },
+        stager.as_ref(),
+    );
+    if progress {
+        crate::out::err!("\x1b[2K");
+    }
+    let discard = |stager: Option<Stager>| {
+        if let Some(s) = stager
+            && let Err(e) = s.discard()
+        {
+            errln!("{}: {e}", a.out.display());
+        }
+    };
+    let c = &built.compilation;
+    super::print_findings(&c.map, &c.diagnostics, a.format);
+    if let Some(e) = built.io_error {
+        discard(stager);
+        return super::fail(crate::commands::EmitFailure(e));
+    }
+    if built.failed() {
+        discard(stager);
+        errln!("nothing written to {}", a.out.display());
+        return 1;
+    }
+    let files = built.entries.len();
+    let plan = match blueprint_emit::plan_entries(a.out, built.entries, built.lock) {
         Ok(p) => p,
-        Err(e) => return super::fail(crate::commands::EmitFailure(e)),
+        Err(e) => {
+            discard(stager);
+            return super::fail(crate::commands::EmitFailure(e));
+        }
     };
     if a.check {
         if plan.is_current() && !a.out.join(blueprint_emit::TXN_DIR).exists() {
@@ -111,6 +131,7 @@ pub(crate) fn run(a: &Args<'_>) -> u8 {
     }
     let destroys: Vec<&String> = plan.delete.iter().filter(|p| stateful(p)).collect();
     if !destroys.is_empty() && !a.allow_destroy {
+        discard(stager);
         for p in &destroys {
             errln!("would delete stateful object: {p}");
         }
@@ -134,6 +155,7 @@ pub(crate) fn run(a: &Args<'_>) -> u8 {
             hand_edited,
             unowned,
         }) => {
+            discard(stager);
             for h in &hand_edited {
                 errln!(
                     "{} was edited by hand (expected sha256 {}, found {})",
