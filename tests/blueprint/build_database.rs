@@ -107,13 +107,12 @@ fn pgbackrest_conf_holds_no_key_material_and_uses_workload_identity() {
             }
             // The stanza is PGO's `db`, and the cipher passphrase is named as an environment
             // variable, never as a value.
-            assert_eq!(
-                conf.keys().collect::<Vec<_>>(),
-                ["db", "global", "global:archive-push"],
-                "{path}"
-            );
+            // No command section: PGO's `global` cannot carry one, and the PostgresCluster must
+            // run with the options of this file.
+            assert_eq!(conf.keys().collect::<Vec<_>>(), ["db", "global"], "{path}");
             assert!(text.contains("PGBACKREST_REPO1_CIPHER_PASS"), "{path}");
-            assert_eq!(conf["global:archive-push"]["process-max"], ["2"], "{path}");
+            // In the cluster the passphrase comes from the conf.d file of the cipher Secret.
+            assert!(text.contains("Secret pgbackrest-secrets"), "{path}");
         }
     }
     assert!(seen >= 8, "only {seen} pgbackrest.conf files");
@@ -453,15 +452,14 @@ fn rds_plants_have_no_postgrescluster_and_restore_to_a_new_instance() {
                 .as_array()
                 .expect("rules")
             {
+                let alert = r["alert"].as_str().expect("alert");
                 assert!(
-                    r["alert"]
-                        .as_str()
-                        .expect("alert")
-                        .starts_with("RestoreTest")
+                    alert.starts_with("RestoreTest") || alert == "FilestoreBackupTooOld",
+                    "{alert}"
                 );
             }
             assert!(!files.contains_key(&format!(
-                "{base}kubernetes/servicemonitor-postgres-exporter.yaml"
+                "{base}kubernetes/podmonitor-postgres-exporter.yaml"
             )));
         }
     }
@@ -501,7 +499,8 @@ fn shared_tenants_get_a_presync_job_creating_their_host_database() {
                 !files.keys().any(|p| p.starts_with(&base)
                     && (p.contains("postgrescluster")
                         || p.contains("pgbackrest")
-                        || p.contains("restore-test"))),
+                        || p.contains("restore-test")
+                        || p.contains("filestore-backup"))),
                 "{base}"
             );
         }
@@ -515,6 +514,7 @@ fn database_pods_are_restricted_and_sized() {
     for (_, files) in all() {
         for (path, text) in files.iter().filter(|(p, _)| {
             p.ends_with("cronjob-restore-test.yaml")
+                || p.ends_with("cronjob-filestore-backup.yaml")
                 || p.contains("-database.yaml") && p.contains("/job-")
         }) {
             seen += 1;
@@ -579,4 +579,205 @@ fn shared_platform_postgres_serves_its_tenants_databases() {
         }
     }
     assert!(seen >= 2, "only {seen} shared platforms");
+}
+
+#[test]
+fn a_podmonitor_scrapes_the_exporter_sidecar_of_every_postgres_instance() {
+    let mut seen = 0;
+    for (_, files) in all() {
+        for base in envs_with(files, "kubernetes/postgrescluster-postgres.yaml") {
+            seen += 1;
+            assert!(!files.contains_key(&format!(
+                "{base}kubernetes/servicemonitor-postgres-exporter.yaml"
+            )));
+            let pm = yaml(&files[&format!("{base}kubernetes/podmonitor-postgres-exporter.yaml")]);
+            assert_eq!(pm["apiVersion"], "monitoring.coreos.com/v1");
+            assert_eq!(pm["kind"], "PodMonitor");
+            let pg = yaml(&files[&format!("{base}kubernetes/postgrescluster-postgres.yaml")]);
+            assert_eq!(pm["metadata"]["namespace"], pg["metadata"]["namespace"]);
+            assert_eq!(
+                pm["spec"]["selector"]["matchLabels"],
+                json!({
+                    "postgres-operator.crunchydata.com/cluster": pg["metadata"]["name"],
+                    "postgres-operator.crunchydata.com/crunchy-postgres-exporter": "true",
+                }),
+                "{base}"
+            );
+            assert_eq!(pm["spec"]["podMetricsEndpoints"][0]["port"], "exporter");
+        }
+    }
+    assert!(seen >= 8);
+}
+
+/// The 5-field UTC crons' fire times over two weeks from a Monday, as (weekday, hour, minute).
+fn fire_times(crons: &[&str]) -> std::collections::BTreeSet<(u32, u32, u32)> {
+    let mut out = std::collections::BTreeSet::new();
+    for c in crons {
+        let f: Vec<&str> = c.split(' ').collect();
+        let expand = |field: &str, max: u32| -> Vec<u32> {
+            if field == "*" {
+                (0..max).collect()
+            } else {
+                field
+                    .split(',')
+                    .map(|x| x.parse().expect("number"))
+                    .collect()
+            }
+        };
+        for d in expand(f[4], 7) {
+            for h in expand(f[1], 24) {
+                for m in expand(f[0], 60) {
+                    out.insert((d, h, m));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn filestore_is_backed_up_at_the_database_backup_times_by_every_environment_running_odoo() {
+    let mut seen = 0;
+    for (example, files) in all() {
+        let tenancy: BTreeMap<String, String> = plants(example)
+            .into_iter()
+            .map(|(b, p)| (b, p.tenancy.value.as_str().to_string()))
+            .collect();
+        // Every environment with its own Odoo volume, and no other.
+        let with_odoo: Vec<String> = files
+            .keys()
+            .filter(|p| p.ends_with("kubernetes/persistentvolumeclaim-odoo-filestore.yaml"))
+            .map(|p| {
+                p.trim_end_matches("kubernetes/persistentvolumeclaim-odoo-filestore.yaml")
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(
+            envs_with(files, "kubernetes/cronjob-filestore-backup.yaml"),
+            with_odoo
+        );
+        for (base, t) in &tenancy {
+            if t == "shared" {
+                assert!(!with_odoo.contains(base), "{base}");
+            }
+        }
+        for base in with_odoo {
+            seen += 1;
+            let cron = yaml(&files[&format!("{base}kubernetes/cronjob-filestore-backup.yaml")]);
+            let spec = &cron["spec"];
+            assert_eq!(spec["concurrencyPolicy"], "Forbid", "{base}");
+            assert_eq!(spec["timeZone"], "Etc/UTC", "{base}");
+            // The schedule covers the database backups' times (repo1, UTC).
+            let schedule = spec["schedule"].as_str().expect("schedule");
+            let pg = files
+                .get(&format!("{base}kubernetes/postgrescluster-postgres.yaml"))
+                .map(|t| yaml(t));
+            if let Some(pg) = pg {
+                let s = &pg["spec"]["backups"]["pgbackrest"]["repos"][0]["schedules"];
+                let mut crons = vec![
+                    s["full"].as_str().expect("full"),
+                    s["differential"].as_str().expect("differential"),
+                ];
+                crons.extend(s["incremental"].as_str());
+                let backups = fire_times(&crons);
+                let ours = fire_times(&[schedule]);
+                if backups.len() == ours.len() {
+                    assert_eq!(ours, backups, "{base}: {schedule}");
+                } else {
+                    // Not one cron: the incremental (else differential) cadence.
+                    let cadence = s["incremental"]
+                        .as_str()
+                        .or(s["differential"].as_str())
+                        .expect("cadence");
+                    assert_eq!(schedule, cadence, "{base}");
+                }
+            }
+            let pod = &spec["jobTemplate"]["spec"]["template"];
+            assert_eq!(
+                pod["metadata"]["labels"]["app.kubernetes.io/component"],
+                "filestore-backup"
+            );
+            let pod = &pod["spec"];
+            assert_eq!(pod["serviceAccountName"], "filestore-backup");
+            let c = &pod["containers"][0];
+            assert!(
+                c["image"]
+                    .as_str()
+                    .expect("image")
+                    .ends_with("/amazon/aws-cli:2.27.50")
+            );
+            let script = c["command"][2].as_str().expect("script");
+            assert!(
+                script.contains(
+                    r#"aws s3 sync "$SOURCE" "$DESTINATION" --delete --only-show-errors --sse aws:kms"#
+                ),
+                "{script}"
+            );
+            assert_eq!(
+                env_value(c, "SOURCE"),
+                Some(&json!("/var/lib/odoo/filestore"))
+            );
+            let prefix = match base.split('/').collect::<Vec<_>>()[..] {
+                ["plants", plant, env, ..] => format!("filestore/{plant}/{env}/"),
+                ["clusters", cluster, "platform", ..] => format!("filestore/platform/{cluster}/"),
+                _ => panic!("{base}"),
+            };
+            let dest = env_value(c, "DESTINATION")
+                .and_then(Value::as_str)
+                .expect("dest");
+            assert!(
+                dest.starts_with("s3://") && dest.ends_with(&format!("/{prefix}")),
+                "{dest}"
+            );
+            // The filestore volume, read-only.
+            let vol = &pod["volumes"][0];
+            assert_eq!(vol["persistentVolumeClaim"]["claimName"], "odoo-filestore");
+            assert_eq!(vol["persistentVolumeClaim"]["readOnly"], true);
+            assert_eq!(c["volumeMounts"][0]["readOnly"], true);
+            // Runs as Odoo's user, with the backup role.
+            assert!(pod["securityContext"]["runAsUser"].as_u64().expect("uid") > 0);
+            let sa =
+                yaml(&files[&format!("{base}kubernetes/serviceaccount-filestore-backup.yaml")]);
+            let arn = sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
+                .as_str()
+                .expect("role");
+            assert!(arn.ends_with("-pgbackrest"), "{arn}");
+            // And an alert when it stops succeeding.
+            let rules = yaml(&files[&format!("{base}kubernetes/prometheusrule-database.yaml")]);
+            let rule = rules["spec"]["groups"][0]["rules"]
+                .as_array()
+                .expect("rules")
+                .iter()
+                .find(|r| r["alert"] == "FilestoreBackupTooOld")
+                .unwrap_or_else(|| panic!("{base}: no FilestoreBackupTooOld"));
+            let expr = rule["expr"].as_str().expect("expr");
+            assert!(
+                expr.contains("kube_cronjob_status_last_successful_time"),
+                "{expr}"
+            );
+            assert!(expr.contains("cronjob=\"filestore-backup\""), "{expr}");
+        }
+    }
+    assert!(
+        seen >= 15,
+        "only {seen} environments with a filestore backup"
+    );
+}
+
+#[test]
+fn filestore_prefix_is_published_for_terraform_and_the_runbook() {
+    let inputs = read_inputs(&root().join("examples/manufacturing-group"), "plants");
+    let built = crate::support::build_ok(&inputs);
+    let ir = built.ir.expect("compiled");
+    for p in &ir.plants {
+        let prefix = &p.derived["database"]["filestore_prefix"];
+        if p.tenancy == "shared" {
+            assert!(prefix.is_null(), "{}", p.dir);
+        } else if p.platform {
+            let cluster = p.dir.split('/').nth(1).expect("cluster");
+            assert_eq!(prefix, &json!(format!("filestore/platform/{cluster}/")));
+        } else {
+            assert_eq!(prefix, &json!(format!("filestore/{}/{}/", p.name, p.env)));
+        }
+    }
 }

@@ -189,7 +189,7 @@ fn selects_odoo(selector: &Value) -> bool {
 }
 
 #[test]
-fn odoo_accepts_connections_only_from_traefik_and_non_https_integration_peers() {
+fn odoo_accepts_connections_only_from_traefik() {
     for name in EXAMPLES {
         let (ir, files) = built(name);
         for p in own_namespace(&ir) {
@@ -202,33 +202,20 @@ fn odoo_accepts_connections_only_from_traefik_and_non_https_integration_peers() 
                     let from = rule["from"].as_array().expect("every rule names its peers");
                     assert!(!from.is_empty(), "{path}: a rule open to every source");
                     for peer in from {
-                        if let Some(cidr) = peer["ipBlock"]["cidr"].as_str() {
-                            // Only a peer of a non-HTTPS inbound integration, on its port.
-                            let i = p
-                                .integrations
-                                .iter()
-                                .find(|i| {
-                                    i.inbound
-                                        && i.protocol != "https"
-                                        && i.protocol != "postgres-readonly"
-                                        && i.peers.iter().any(|c| c == cidr)
-                                })
-                                .unwrap_or_else(|| panic!("{path}: {cidr} is no integration peer"));
-                            assert_eq!(ports(rule), [u64::from(i.port)], "{path}");
-                        } else {
-                            assert_eq!(
-                                peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
-                                "traefik",
-                                "{path}"
-                            );
-                            assert_eq!(
-                                peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"],
-                                "traefik",
-                                "{path}"
-                            );
-                            assert!(ports(rule).iter().all(|port| [8069, 8072].contains(port)));
-                            traefik_rules += 1;
-                        }
+                        // Odoo listens on 8069 and 8072 only: an sftp, mqtt or amqp peer has
+                        // nothing to connect to, so no integration opens Odoo's pods.
+                        assert!(peer.get("ipBlock").is_none(), "{path}: {peer}");
+                        assert_eq!(
+                            peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
+                            "traefik",
+                            "{path}"
+                        );
+                        assert_eq!(
+                            peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"], "traefik",
+                            "{path}"
+                        );
+                        assert!(ports(rule).iter().all(|port| [8069, 8072].contains(port)));
+                        traefik_rules += 1;
                     }
                 }
             }
@@ -296,6 +283,11 @@ fn no_output_holds_a_secret_value_only_secret_store_references() {
                 let spec = &es["spec"];
                 assert_eq!(spec["secretStoreRef"]["kind"], "ClusterSecretStore");
                 assert_eq!(spec["secretStoreRef"]["name"], "aws-secrets-manager");
+                if p.database.managed && es["metadata"]["name"] == p.names.db_secret.as_str() {
+                    // The RDS master secret is found by its tag (next test), never named.
+                    assert!(spec.get("data").is_none(), "{path}");
+                    continue;
+                }
                 assert!(spec.get("dataFrom").is_none(), "{path}");
                 let data = spec["data"].as_array().expect("data");
                 assert!(!data.is_empty(), "{path}");
@@ -350,23 +342,73 @@ fn pgbackrest_cipher_passphrases_cover_every_repository() {
             }
         }
         for p in own_namespace(&ir).filter(|p| p.database.managed) {
-            let es = object(
-                &files,
-                p,
-                &format!("externalsecret-{}.yaml", p.names.db_secret),
-            );
-            let keys: Vec<&str> = es["spec"]["data"]
-                .as_array()
-                .expect("data")
-                .iter()
-                .filter_map(|d| d["secretKey"].as_str())
-                .collect();
-            assert_eq!(keys, ["username", "password"]);
             assert!(
                 !files.contains_key(&format!("{}externalsecret-pgbackrest-secrets.yaml", dir(p)))
             );
         }
     }
+}
+
+#[test]
+fn rds_credentials_come_from_the_secret_rds_tags_with_the_instance_arn() {
+    let mut managed = 0;
+    for name in EXAMPLES {
+        let (ir, files) = built(name);
+        for p in own_namespace(&ir).filter(|p| p.database.managed) {
+            managed += 1;
+            let path = format!("{}externalsecret-{}.yaml", dir(p), p.names.db_secret);
+            let es = object(
+                &files,
+                p,
+                &format!("externalsecret-{}.yaml", p.names.db_secret),
+            );
+            let spec = &es["spec"];
+            assert_eq!(spec["refreshInterval"], "1h", "{path}");
+            // The instance the ARN names is the one Terraform creates.
+            let tf = format!("terraform/plants/{}/{}/main.tf", p.name, p.env);
+            let main = files
+                .get(&tf)
+                .unwrap_or_else(|| panic!("{tf} is not rendered"));
+            let identifier = main
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once('=')?;
+                    (k.trim() == "identifier").then(|| v.trim().trim_matches('"').to_string())
+                })
+                .unwrap_or_else(|| panic!("{tf}: no identifier"));
+            let arn = format!(
+                "arn:aws:rds:{}:{}:db:{identifier}",
+                p.cloud_region, ir.fleet.account_id
+            );
+            let from = spec["dataFrom"].as_array().expect("dataFrom");
+            assert_eq!(from.len(), 1, "{path}");
+            assert_eq!(
+                from[0]["find"],
+                serde_json::json!({ "tags": { "aws:rds:primaryDBInstanceArn": arn } }),
+                "{path}"
+            );
+            let rewrite = &from[0]["rewrite"][0]["regexp"];
+            assert_eq!(rewrite["source"], "^.*$", "{path}");
+            let key = rewrite["target"].as_str().expect("rewrite target");
+            // The Secret holds exactly the keys Odoo and operators read, taken from the found
+            // secret's JSON.
+            let tpl = &spec["target"]["template"];
+            assert_eq!(tpl["engineVersion"], "v2", "{path}");
+            assert_eq!(tpl["mergePolicy"], "Replace", "{path}");
+            let data = tpl["data"].as_object().expect("template data");
+            let mut keys: Vec<&str> = data.keys().map(String::as_str).collect();
+            keys.sort_unstable();
+            assert_eq!(keys, ["password", "username"], "{path}");
+            for (k, v) in data {
+                assert_eq!(
+                    v.as_str().expect("template text"),
+                    format!("{{{{ (index . \"{key}\" | fromJson).{k} }}}}"),
+                    "{path}"
+                );
+            }
+        }
+    }
+    assert!(managed > 0, "an example has an RDS plant");
 }
 
 #[test]
@@ -484,6 +526,185 @@ fn quota_covers_the_web_pods_at_the_hpa_maximum_and_every_claimed_volume() {
     }
 }
 
+/// CPU (millicores) and memory limits of a `resources` block.
+fn limits_of(resources: &Value) -> (u64, u64) {
+    let l = &resources["limits"];
+    (millis(&l["cpu"]), bytes(&l["memory"]))
+}
+
+/// The limits of one pod: its containers' summed (init containers run before them).
+fn pod_limits(pod_spec: &Value) -> (u64, u64) {
+    pod_spec["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| limits_of(&c["resources"]))
+        .fold((0, 0), |(c, m), (cc, mm)| (c + cc, m + mm))
+}
+
+#[test]
+fn quota_counts_every_pod_the_families_render_with_its_limits() {
+    for name in EXAMPLES {
+        let (ir, files) = built(name);
+        for p in own_namespace(&ir) {
+            let who = format!("{name} {}/{}", p.name, p.env);
+            let (mut cpu, mut mem, mut pods) = (0, 0, 0);
+            let mut add = |n: u64, (c, m): (u64, u64)| {
+                cpu += n * c;
+                mem += n * m;
+                pods += n;
+            };
+            let hpas = of_kind(&files, p, "HorizontalPodAutoscaler");
+            for (_, d) in of_kind(&files, p, "Deployment") {
+                let name = &d["metadata"]["name"];
+                let n = hpas
+                    .iter()
+                    .find(|(_, h)| &h["spec"]["scaleTargetRef"]["name"] == name)
+                    .map_or_else(
+                        || d["spec"]["replicas"].as_u64().unwrap_or(1),
+                        |(_, h)| {
+                            let max = h["spec"]["maxReplicas"].as_u64().expect("maxReplicas");
+                            max + max.div_ceil(4)
+                        },
+                    );
+                add(n, pod_limits(&d["spec"]["template"]["spec"]));
+            }
+            for (_, j) in of_kind(&files, p, "Job") {
+                add(1, pod_limits(&j["spec"]["template"]["spec"]));
+            }
+            // A CronJob's Job, and one more started by hand.
+            for (_, c) in of_kind(&files, p, "CronJob") {
+                add(
+                    2,
+                    pod_limits(&c["spec"]["jobTemplate"]["spec"]["template"]["spec"]),
+                );
+            }
+            for (_, pg) in of_kind(&files, p, "PostgresCluster") {
+                let spec = &pg["spec"];
+                let pgb = &spec["backups"]["pgbackrest"];
+                for set in spec["instances"].as_array().into_iter().flatten() {
+                    let mut one = limits_of(&set["resources"]);
+                    for side in [
+                        &set["sidecars"]["replicaCertCopy"]["resources"],
+                        &pgb["sidecars"]["pgbackrest"]["resources"],
+                        &pgb["sidecars"]["pgbackrestConfig"]["resources"],
+                        &spec["monitoring"]["pgmonitor"]["exporter"]["resources"],
+                    ] {
+                        let (c, m) = limits_of(side);
+                        one = (one.0 + c, one.1 + m);
+                    }
+                    add(set["replicas"].as_u64().unwrap_or(1), one);
+                }
+                // No repo host (S3 repositories only): backups are Jobs, one per repository
+                // and the replica-create or a manual one.
+                let repos = pgb["repos"].as_array().map_or(0, Vec::len) as u64;
+                assert!(spec["backups"]["pgbackrest"].get("repoHost").is_none());
+                add(repos + 1, limits_of(&pgb["jobs"]["resources"]));
+            }
+            let redis_path = format!("{}/helm/redis.yaml", p.dir);
+            if let Some(text) = files.get(&redis_path) {
+                let v = yaml(&redis_path, text);
+                let replicas = if v["architecture"] == "replication" {
+                    v["replica"]["replicaCount"].as_u64().expect("replicaCount")
+                } else {
+                    0
+                };
+                let (c, m) = limits_of(&v["master"]["resources"]);
+                let (ec, em) = limits_of(&v["metrics"]["resources"]);
+                assert_eq!(v["metrics"]["enabled"], true);
+                add(1 + replicas, (c + ec, m + em));
+            }
+            let q = object(&files, p, "resourcequota-plant-quota.yaml");
+            let hard = &q["spec"]["hard"];
+            assert!(millis(&hard["limits.cpu"]) >= cpu, "{who}: cpu {cpu}m");
+            assert!(bytes(&hard["limits.memory"]) >= mem, "{who}: memory {mem}");
+            assert_eq!(hard["requests.cpu"], hard["limits.cpu"]);
+            assert_eq!(hard["requests.memory"], hard["limits.memory"]);
+            let quota_pods: u64 = hard["pods"].as_str().expect("pods").parse().expect("count");
+            assert!(quota_pods >= pods, "{who}: {quota_pods} < {pods} pods");
+            // The arithmetic is in the file, and the upgrade Job is called what it is.
+            let text = &files[&format!("{}resourcequota-plant-quota.yaml", dir(p))];
+            assert!(text.contains("upgrade Job (Sync hook)"), "{who}");
+            assert!(!text.contains("PreSync"), "{who}");
+            assert!(!text.contains("repo host"), "{who}");
+        }
+    }
+}
+
+/// The internet on HTTPS: 0.0.0.0/0 but the private and link-local ranges, on 443 only.
+fn assert_internet_https(path: &str, np: &Value) {
+    assert_eq!(strings(&np["spec"]["policyTypes"]), ["Egress"], "{path}");
+    let rules = np["spec"]["egress"].as_array().expect("egress");
+    assert_eq!(rules.len(), 1, "{path}");
+    assert_eq!(ports(&rules[0]), [443], "{path}");
+    let block = &rules[0]["to"][0]["ipBlock"];
+    assert_eq!(block["cidr"], "0.0.0.0/0", "{path}");
+    assert_eq!(
+        strings(&block["except"]),
+        [
+            "10.0.0.0/8",
+            "172.16.0.0/12",
+            "192.168.0.0/16",
+            "169.254.0.0/16"
+        ],
+        "{path}"
+    );
+}
+
+#[test]
+fn enterprise_odoo_reaches_the_subscription_server_on_https_community_does_not() {
+    let mut enterprise = 0;
+    for name in EXAMPLES {
+        let (ir, files) = built(name);
+        for p in own_namespace(&ir) {
+            let path = format!("{}networkpolicy-odoo-to-internet-https.yaml", dir(p));
+            if p.odoo.edition == "enterprise" {
+                enterprise += 1;
+                let np = object(&files, p, "networkpolicy-odoo-to-internet-https.yaml");
+                assert_eq!(
+                    np["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/name"],
+                    "odoo"
+                );
+                assert_internet_https(&path, &np);
+            } else {
+                assert!(!files.contains_key(&path), "{path}: community");
+            }
+        }
+    }
+    assert!(enterprise > 0, "an example runs Odoo Enterprise");
+}
+
+#[test]
+fn the_filestore_backup_reaches_object_storage_wherever_odoo_runs() {
+    for name in EXAMPLES {
+        let (ir, files) = built(name);
+        // Every plant with its own Odoo (RDS plants and shared platforms included).
+        for p in own_namespace(&ir) {
+            let path = format!(
+                "{}networkpolicy-filestore-backup-to-object-storage.yaml",
+                dir(p)
+            );
+            let np = object(
+                &files,
+                p,
+                "networkpolicy-filestore-backup-to-object-storage.yaml",
+            );
+            assert_eq!(
+                np["spec"]["podSelector"],
+                serde_json::json!({ "matchLabels": { "app.kubernetes.io/component": "filestore-backup" } }),
+                "{path}"
+            );
+            assert_internet_https(&path, &np);
+        }
+        for p in ir.plants.iter().filter(|p| p.tenancy == "shared") {
+            assert!(!files.contains_key(&format!(
+                "{}networkpolicy-filestore-backup-to-object-storage.yaml",
+                dir(p)
+            )));
+        }
+    }
+}
+
 /// Every container spec of a workload object (pod templates, CronJob templates, PGO instances
 /// and their sidecars).
 fn containers(v: &Value, out: &mut Vec<Value>) {
@@ -595,7 +816,8 @@ fn the_database_is_reachable_from_odoo_and_backups_reach_object_storage() {
                 ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
             );
             let mon = object(&files, p, "networkpolicy-postgres-from-monitoring.yaml");
-            assert_eq!(ports(&mon["spec"]["ingress"][0]), [9187, 9854]);
+            // PGO's exporter serves PostgreSQL and pgBackRest metrics on 9187 alone.
+            assert_eq!(ports(&mon["spec"]["ingress"][0]), [9187]);
         }
     }
 }
@@ -608,9 +830,13 @@ fn every_integration_opens_exactly_its_peers_on_its_port() {
             for i in &p.integrations {
                 let path = format!("{}networkpolicy-integration-{}.yaml", dir(p), i.name);
                 let needs_egress = i.outbound && i.protocol != "postgres-readonly";
+                // Inbound HTTPS comes through Traefik; inbound sftp, mqtt or amqp would reach
+                // no listener on Odoo's pods: only a read-only peer of an in-cluster database
+                // is let in.
                 let needs_ingress = i.inbound
-                    && i.protocol != "https"
-                    && !(i.protocol == "postgres-readonly" && p.database.managed);
+                    && i.protocol == "postgres-readonly"
+                    && !p.database.managed
+                    && !p.database.shared;
                 let Some(text) = files.get(&path) else {
                     assert!(!needs_egress && !needs_ingress, "{path} is missing");
                     continue;

@@ -323,12 +323,17 @@ fn every_odoo_container_has_requests_limits_and_the_restricted_security_context(
     for name in EXAMPLES {
         let b = example(name);
         let (plants, files) = (&b.0, &b.1);
-        for p in own_odoo(plants) {
-            let workloads = [
-                format!("deployment-{}.yaml", p.names.web),
-                format!("deployment-{}.yaml", p.names.cron),
-                "job-odoo-upgrade.yaml".to_string(),
-            ];
+        for p in plants {
+            // A shared tenant's only Odoo pod initialises its database.
+            let workloads = if p.tenancy == "shared" {
+                vec![format!("job-{}odoo-init.yaml", p.names.prefix)]
+            } else {
+                vec![
+                    format!("deployment-{}.yaml", p.names.web),
+                    format!("deployment-{}.yaml", p.names.cron),
+                    "job-odoo-upgrade.yaml".to_string(),
+                ]
+            };
             for file in &workloads {
                 let obj = object(files, p, file).unwrap_or_else(|| panic!("{file}"));
                 let at = format!("{name} {}/{}/{file}", p.name, p.env);
@@ -558,12 +563,36 @@ fn upgrade_job_is_a_sync_hook_named_after_the_image() {
                 .iter()
                 .map(|a| a.as_str().unwrap())
                 .collect();
-            let modules = p.odoo.modules.join(",");
-            let has = |flag: &str| args.windows(2).any(|w| w == [flag, modules.as_str()]);
-            assert!(has("--update"), "{args:?}");
-            // A shared platform upgrades its tenants' modules; it installs none.
-            assert_eq!(has("--init"), !p.platform, "{args:?}");
+            // The script decides per database what to install and what to upgrade: the
+            // arguments name no module.
+            assert!(
+                !args.contains(&"--init") && !args.contains(&"--update"),
+                "{args:?}"
+            );
             let env = c["env"].as_array().unwrap();
+            let value = |name: &str| {
+                env.iter()
+                    .find(|e| e["name"] == name)
+                    .map(|e| e["value"].as_str().unwrap())
+            };
+            let mut sorted = p.odoo.modules.clone();
+            sorted.sort();
+            sorted.dedup();
+            assert_eq!(value("BLUEPRINT_MODULES"), Some(sorted.join(",").as_str()));
+            // A shared platform upgrades its tenants' modules; it installs none.
+            assert_eq!(
+                value("BLUEPRINT_INSTALL"),
+                Some(if p.platform { "false" } else { "true" })
+            );
+            // Per database: --init only for the modules not installed, --update for the others.
+            let script = c["command"][2].as_str().unwrap();
+            assert!(
+                script.contains("SELECT name FROM ir_module_module WHERE state = 'installed'"),
+                "{script}"
+            );
+            assert!(script.contains(r#"${init:+--init "$init"} ${update:+--update "$update"}"#));
+            // A failed upgrade is not run again blindly.
+            assert_eq!(job["spec"]["backoffLimit"], 0);
             let databases = env
                 .iter()
                 .find(|e| e["name"] == "BLUEPRINT_DATABASES")
@@ -578,6 +607,116 @@ fn upgrade_job_is_a_sync_hook_named_after_the_image() {
             assert_eq!(job["spec"]["template"]["spec"]["restartPolicy"], "Never");
         }
     }
+}
+
+#[test]
+fn reordering_modules_does_not_rerun_the_upgrade() {
+    let record = |files: &BTreeMap<String, String>| {
+        let path = "plants/lyon/prod/kubernetes/job-odoo-upgrade.yaml";
+        let job = yaml(path, &files[path]);
+        let c = containers(&job)[0].clone();
+        c["env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == "BLUEPRINT_UPGRADE")
+            .map(|e| e["value"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    let original = built(&quickstart_variant(&[], ""));
+    let reordered = built(&quickstart_variant(
+        &[(
+            "    - sale_management\n    - purchase\n    - stock\n    - mrp",
+            "    - mrp\n    - stock\n    - purchase\n    - sale_management",
+        )],
+        "",
+    ));
+    assert_eq!(record(&original.1), record(&reordered.1));
+    let record = record(&original.1);
+    let modules: Vec<&str> = record.rsplit(' ').next().unwrap().split(',').collect();
+    let mut sorted = modules.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(modules, sorted, "{record}");
+}
+
+#[test]
+fn shared_tenants_databases_are_initialised_with_their_modules_by_the_platform_image() {
+    let mut seen = 0;
+    for name in EXAMPLES {
+        let b = example(name);
+        let (plants, files) = (&b.0, &b.1);
+        for p in plants.iter().filter(|p| p.tenancy == "shared") {
+            seen += 1;
+            let file = format!("job-{}odoo-init.yaml", p.names.prefix);
+            let job = object(files, p, &file).unwrap_or_else(|| panic!("{}: {file}", p.dir));
+            assert_eq!(job["metadata"]["namespace"], "odoo-shared");
+            // After the PreSync Job that creates the database.
+            let a = &job["metadata"]["annotations"];
+            assert_eq!(a["argocd.argoproj.io/hook"], "Sync");
+            let create = object(
+                files,
+                p,
+                &format!("job-{}create-database.yaml", p.names.prefix),
+            )
+            .unwrap();
+            assert_eq!(
+                create["metadata"]["annotations"]["argocd.argoproj.io/hook"],
+                "PreSync"
+            );
+            // The platform's image, ConfigMap, volume and Secret.
+            let platform = plants
+                .iter()
+                .find(|q| q.platform && Some(&q.name) == p.cluster.as_ref())
+                .expect("the tenant's platform");
+            let pod = &job["spec"]["template"]["spec"];
+            let c = containers(&job)[0];
+            assert_eq!(c["image"], platform.odoo.image.as_str());
+            let vols = pod["volumes"].as_array().unwrap();
+            assert!(
+                vols.iter()
+                    .any(|v| v["configMap"]["name"] == platform.names.config.as_str())
+            );
+            assert!(vols.iter().any(|v| {
+                v["persistentVolumeClaim"]["claimName"] == platform.names.filestore.as_str()
+            }));
+            assert!(
+                vols.iter()
+                    .any(|v| v["secret"]["secretName"] == "postgres-pguser-odoo")
+            );
+            // Labelled as the platform's upgrade Job, so its NetworkPolicies admit it.
+            let labels = &job["spec"]["template"]["metadata"]["labels"];
+            assert_eq!(labels["app.kubernetes.io/name"], "odoo");
+            assert_eq!(labels["app.kubernetes.io/component"], "upgrade");
+            // The tenant's own modules, installed only where missing; never --update.
+            let env = c["env"].as_array().unwrap();
+            let value = |name: &str| {
+                env.iter()
+                    .find(|e| e["name"] == name)
+                    .map(|e| e["value"].as_str().unwrap())
+            };
+            let mut sorted = p.odoo.modules.clone();
+            sorted.sort();
+            sorted.dedup();
+            assert_eq!(value("BLUEPRINT_MODULES"), Some(sorted.join(",").as_str()));
+            assert_eq!(value("PGDATABASE"), Some(p.host.as_str()));
+            let script = c["command"][2].as_str().unwrap();
+            assert!(script.contains("to_regclass('public.ir_module_module')"));
+            assert!(script.contains(r#"--init "$init" --database "$PGDATABASE""#));
+            assert!(!script.contains("--update"));
+            let args: Vec<&str> = c["args"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap())
+                .collect();
+            for a in ["--stop-after-init", "--no-http", "--workers"] {
+                assert!(args.contains(&a), "{args:?}");
+            }
+            assert_eq!(args.contains(&"--without-demo"), p.odoo.major <= 18);
+        }
+    }
+    assert!(seen >= 4, "only {seen} shared tenants");
 }
 
 #[test]

@@ -184,6 +184,9 @@ fn every_runbook_command_block_is_marked_and_parses_as_sh() {
     let sh = std::path::Path::new("/bin/sh")
         .exists()
         .then_some("/bin/sh");
+    let shellcheck = ["/usr/bin/shellcheck", "/usr/local/bin/shellcheck"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists());
     for name in EXAMPLES {
         let b = example(name);
         for (path, md) in b
@@ -200,6 +203,30 @@ fn every_runbook_command_block_is_marked_and_parses_as_sh() {
                 );
                 if let Err(e) = sh_balance(&block.text) {
                     panic!("{path} {}/{}: {e}\n{}", block.env, block.kind, block.text);
+                }
+                if let Some(shellcheck) = shellcheck {
+                    use std::io::Write;
+                    let mut child = std::process::Command::new(shellcheck)
+                        .args(["-s", "sh", "-"])
+                        .stdin(std::process::Stdio::piped())
+                        .stdout(std::process::Stdio::piped())
+                        .spawn()
+                        .expect("shellcheck runs");
+                    child
+                        .stdin
+                        .take()
+                        .expect("stdin")
+                        .write_all(format!("{}\n", block.text).as_bytes())
+                        .expect("write");
+                    let out = child.wait_with_output().expect("shellcheck ends");
+                    assert!(
+                        out.status.success(),
+                        "{path} {}/{}: shellcheck\n{}\n{}",
+                        block.env,
+                        block.kind,
+                        String::from_utf8_lossy(&out.stdout),
+                        block.text
+                    );
                 }
                 if let Some(sh) = sh {
                     let out = std::process::Command::new(sh)
@@ -264,7 +291,7 @@ fn every_plant_has_a_runbook_naming_stanza_db_its_repositories_and_a_pitr_comman
                 .unwrap_or_else(|| panic!("{path} {env}: no repo1 PITR"));
             for needle in [
                 config.as_str(),
-                "--stanza=db --repo=1 --type=time \"--target=${RESTORE_TARGET}\" --target-action=promote --delta restore",
+                "--stanza=db --repo=1 --type=time \"--target=${RESTORE_TARGET}\" --target-action=promote --archive-mode=off --archive-async=n --pg1-path=\"$SIDE_PGDATA\" --delta restore",
                 "PGBACKREST_REPO1_CIPHER_PASS",
             ] {
                 assert!(
@@ -282,10 +309,9 @@ fn every_plant_has_a_runbook_naming_stanza_db_its_repositories_and_a_pitr_comman
                     r.path
                 );
             }
-            let pgo = block(&bs, env, "pgo-pitr", Some(1)).expect("in-place restore");
             assert!(
-                pgo.text
-                    .contains("postgres-operator.crunchydata.com/pgbackrest-restore=")
+                block(&bs, env, "pgo-pitr", Some(1)).is_some(),
+                "{path} {env}"
             );
         }
     }
@@ -455,8 +481,17 @@ fn hostile_display_name_and_description_are_inert_in_the_runbook() {
     );
     // Nothing of it became structure: no injected heading, fence, raw HTML or link.
     assert!(!md.lines().any(|l| l.starts_with("# injected")), "{md}");
+    let mut in_fence = false;
     for (n, line) in md.lines().enumerate() {
         if line.starts_with("<!-- blueprint:restore ") {
+            continue;
+        }
+        // Inside a fenced block `<` is literal text (shell redirections).
+        if line.starts_with("```") {
+            in_fence = !in_fence;
+            continue;
+        }
+        if in_fence {
             continue;
         }
         let raw_html = line
@@ -489,12 +524,14 @@ fn applications_never_carry_the_resources_finalizer() {
                 .iter()
                 .filter_map(Value::as_str)
                 .collect();
-            for o in [
-                "CreateNamespace=false",
-                "PruneLast=true",
-                "ServerSideApply=true",
-            ] {
+            for o in ["PruneLast=true", "ServerSideApply=true"] {
                 assert!(options.contains(&o), "{path}: {o}");
+            }
+            // A plant's (or platform's) Application deploys into a namespace it never creates;
+            // a cluster's own Applications (`clusters/<c>/argocd/`) deploy cluster add-ons.
+            let cluster_app = path.starts_with("clusters/") && !path.contains("/platform/");
+            if !cluster_app {
+                assert!(options.contains(&"CreateNamespace=false"), "{path}");
             }
         }
     }
@@ -536,7 +573,14 @@ fn applications_deploy_every_manifest_directory_of_the_plant_to_its_cluster() {
                     assert_eq!(dest["name"], c.as_str(), "{path}");
                     assert!(dest.get("server").is_none(), "{path}");
                 }
-                None => assert_eq!(dest["server"], "https://kubernetes.default.svc", "{path}"),
+                // A dedicated cluster, registered in Argo CD under its directory's name.
+                None => {
+                    assert_eq!(
+                        dest["name"],
+                        format!("{}-{}", p.name, p.env).as_str(),
+                        "{path}"
+                    );
+                }
             }
             if p.tenancy == "shared" {
                 assert_eq!(dest["namespace"], "odoo-shared", "{path}");
@@ -636,6 +680,376 @@ fn redis_values_exist_only_for_plants_with_a_session_store_module() {
             );
             assert_eq!(sources[1]["ref"], "values");
             assert_eq!(sources[1]["repoURL"], b.fleet.gitops_repo.as_str());
+        }
+    }
+    assert!(seen > 0);
+}
+
+/// Index of the first block of `env` with `kind`.
+fn position(bs: &[Block], env: &str, kind: &str) -> Option<usize> {
+    bs.iter().position(|b| b.env == env && b.kind == kind)
+}
+
+/// Every runbook of an example with its plant contexts: `(path, markdown, environments)`.
+fn runbooks(b: &Built) -> BTreeMap<String, (&str, Vec<&PlantCtx>)> {
+    let mut out: BTreeMap<String, (&str, Vec<&PlantCtx>)> = BTreeMap::new();
+    for p in &b.plants {
+        out.entry(runbook_path(p))
+            .or_insert_with(|| (runbook(b, p), Vec::new()))
+            .1
+            .push(p);
+    }
+    out
+}
+
+#[test]
+fn in_cluster_runbooks_restore_the_postgrescluster_in_place_first() {
+    let mut seen = 0;
+    for name in EXAMPLES {
+        let b = example(name);
+        for p in b
+            .plants
+            .iter()
+            .filter(|p| !p.database.managed && p.tenancy != "shared")
+        {
+            seen += 1;
+            let path = runbook_path(p);
+            let bs = blocks(&path, runbook(&b, p));
+            let env = p.env.as_str();
+            let pgo = position(&bs, env, "pgo-pitr").expect("in-place restore");
+            // The in-place restore is the first restore after the stop, before any side copy.
+            assert_eq!(
+                position(&bs, env, "stop").map(|i| i + 1),
+                Some(pgo),
+                "{path}"
+            );
+            assert!(
+                position(&bs, env, "pitr").is_some_and(|i| i > pgo),
+                "{path}"
+            );
+            let text = &bs[pgo].text;
+            for needle in [
+                "\"restore\":{\"enabled\":true,\"repoName\":\"repo1\",\"options\":[\"--type=time\",\"--target=",
+                "patch postgrescluster 'postgres' --type=merge -p \"$patch\"",
+                "\"postgres-operator.crunchydata.com/pgbackrest-restore=$id\"",
+                "{.status.pgbackrest.restore.id}",
+                "{.status.pgbackrest.restore.succeeded}",
+                "[ \"${succeeded:-0}\" -ge 1 ]",
+                "--type=json -p '[{\"op\":\"remove\",\"path\":\"/spec/backups/pgbackrest/restore\"}]'",
+            ] {
+                assert!(text.contains(needle), "{path} {env}: {needle}\n{text}");
+            }
+            // Waiting on `finished` alone would accept a failed restore.
+            assert!(!text.contains("restore.finished"), "{path}");
+            // After the restore, PostgreSQL is waited for before Odoo starts.
+            let start_web = position(&bs, env, "start-web").expect("start-web");
+            assert!(start_web > pgo, "{path}");
+            assert!(bs[start_web].text.contains("wait pod -l"), "{path}");
+        }
+    }
+    assert!(seen > 0);
+}
+
+#[test]
+fn side_copies_never_archive_into_the_production_repository() {
+    let mut seen = 0;
+    for name in EXAMPLES {
+        let b = example(name);
+        for (path, (md, _)) in runbooks(&b) {
+            for block in blocks(&path, md)
+                .iter()
+                .filter(|b| b.kind == "pitr" || b.kind == "side-restore")
+            {
+                seen += 1;
+                for needle in [
+                    "--archive-mode=off",
+                    "--archive-async=n",
+                    "--pg1-path=\"$SIDE_PGDATA\"",
+                    "-c ssl=off -c shared_preload_libraries=''",
+                ] {
+                    assert!(
+                        block.text.contains(needle),
+                        "{path} {}/{}: {needle}\n{}",
+                        block.env,
+                        block.kind,
+                        block.text
+                    );
+                }
+            }
+        }
+    }
+    assert!(seen > 0);
+}
+
+#[test]
+fn platform_runbooks_stop_resume_and_check_every_tenant() {
+    let mut seen = 0;
+    for name in EXAMPLES {
+        let b = example(name);
+        for pl in b.plants.iter().filter(|p| p.platform) {
+            seen += 1;
+            let path = runbook_path(pl);
+            let bs = blocks(&path, runbook(&b, pl));
+            let env = pl.env.as_str();
+            let tenants: Vec<&PlantCtx> = b
+                .plants
+                .iter()
+                .filter(|t| t.tenancy == "shared" && t.cluster == pl.cluster)
+                .collect();
+            assert!(!tenants.is_empty(), "{path}");
+            let stop = &block(&bs, env, "stop", None).expect("stop").text;
+            assert!(
+                stop.contains(
+                    "-n 'odoo-shared' delete ingressroute -l blueprint.dev/tenancy=shared"
+                ),
+                "{path}:\n{stop}"
+            );
+            assert!(!stop.contains("blueprint.dev/plant="), "{path}:\n{stop}");
+            let start = &block(&bs, env, "start", None).expect("start").text;
+            let check = &block(&bs, env, "check", None).expect("check").text;
+            for t in &tenants {
+                assert!(
+                    stop.contains(&format!(
+                        "patch application '{}' --type=merge",
+                        t.names.application
+                    )),
+                    "{path}: pauses {}",
+                    t.names.application
+                );
+                assert!(
+                    start.contains(&format!("'{}/argocd/application.yaml'", t.dir)),
+                    "{path}: resumes {}",
+                    t.names.application
+                );
+                assert!(
+                    check.contains(&format!("-d '{}'", t.names.db_name))
+                        && check.contains(&format!("curl -fsS 'https://{}/web/health'", t.host)),
+                    "{path}: checks {}\n{check}",
+                    t.host
+                );
+            }
+            // The platform has no database or host of its own to check.
+            assert!(
+                !check.contains(&format!("-d '{}'", pl.names.db_name))
+                    || tenants.iter().any(|t| t.names.db_name == pl.names.db_name),
+                "{path}"
+            );
+            assert!(
+                !check.contains(&format!("https://{}/", pl.host))
+                    || tenants.iter().any(|t| t.host == pl.host),
+                "{path}"
+            );
+        }
+    }
+    assert!(seen > 0);
+}
+
+#[test]
+fn shared_tenants_restore_the_filestore_swap_as_postgres_and_restart_odoo() {
+    let mut seen = 0;
+    for name in EXAMPLES {
+        let b = example(name);
+        for p in b.plants.iter().filter(|p| p.tenancy == "shared") {
+            seen += 1;
+            let path = runbook_path(p);
+            let bs = blocks(&path, runbook(&b, p));
+            let env = p.env.as_str();
+            let platform = b
+                .plants
+                .iter()
+                .find(|q| q.platform && q.cluster == p.cluster)
+                .expect("platform");
+            let side = &block(&bs, env, "side-restore", Some(1)).expect("side").text;
+            assert!(
+                side.contains(&format!(
+                    "AWS_ROLE_ARN='{}'",
+                    platform.names.backup_role_arn
+                )) && side.contains("export AWS_ROLE_ARN"),
+                "{path}:\n{side}"
+            );
+            let swap = &block(&bs, env, "side-swap", None).expect("swap").text;
+            for needle in [
+                "PGUSER=postgres\n",
+                "get secret 'postgres-pguser-postgres'",
+                "createdb --owner='odoo'",
+                "pg_restore --no-owner --role='odoo'",
+            ] {
+                assert!(swap.contains(needle), "{path}: {needle}\n{swap}");
+            }
+            assert!(!swap.contains("PGUSER='odoo'"), "{path}");
+            let filestore = position(&bs, env, "filestore").expect("filestore");
+            let swap_at = position(&bs, env, "side-swap").expect("swap");
+            let start_at = position(&bs, env, "start").expect("start");
+            assert!(filestore < swap_at && swap_at < start_at, "{path}");
+            let f = &bs[filestore].text;
+            assert!(
+                f.contains(&format!(
+                    "prefix='filestore/platform/{}/{}/'",
+                    p.cluster.as_deref().expect("cluster"),
+                    p.names.db_name
+                )) && f.contains(&format!(
+                    "live='/var/lib/odoo/filestore/{}'",
+                    p.names.db_name
+                )),
+                "{path}:\n{f}"
+            );
+            let start = &bs[start_at].text;
+            let restart = start
+                .find("rollout restart 'deployment/odoo-web' 'deployment/odoo-cron'")
+                .expect("restart");
+            let status = start
+                .find("rollout status 'deployment/odoo-cron'")
+                .expect("status");
+            let resume = start.find("apply -f").expect("resume");
+            assert!(restart < status && status < resume, "{path}:\n{start}");
+            assert!(start.contains("-n 'odoo-shared' rollout restart"), "{path}");
+        }
+    }
+    assert!(seen > 0);
+}
+
+#[test]
+fn kubectl_commands_name_their_context() {
+    for name in EXAMPLES {
+        let b = example(name);
+        for (path, (md, _)) in runbooks(&b) {
+            for block in blocks(&path, md) {
+                // Lines naming kubectl as a command (not the `: "${X:?…}"` prompts).
+                for line in block.text.lines().filter(|l| !l.starts_with(": \"")) {
+                    let Some(at) = line.find("kubectl ") else {
+                        continue;
+                    };
+                    let argocd = line.contains(" -n argocd ") || line.contains(" apply -f ");
+                    let ctx = if argocd {
+                        "ARGOCD_CONTEXT"
+                    } else {
+                        "CLUSTER_CONTEXT"
+                    };
+                    assert!(
+                        line[at..].starts_with(&format!("kubectl --context \"${ctx}\" ")),
+                        "{path} {}/{}: {line}",
+                        block.env,
+                        block.kind
+                    );
+                    assert!(
+                        block.text.contains(&format!(": \"${{{ctx}:?")),
+                        "{path} {}/{}: {ctx} is required",
+                        block.env,
+                        block.kind
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn rds_runbooks_hand_the_restored_instance_to_terraform_and_restore_peer_regions_apart() {
+    let mut seen = 0;
+    for name in EXAMPLES {
+        let b = example(name);
+        for (path, (md, envs)) in runbooks(&b) {
+            if !envs.iter().all(|p| p.database.managed) {
+                continue;
+            }
+            // No pgBackRest text and no PVC-era prose in a managed-database runbook.
+            for word in [
+                "PGBACKREST_",
+                "web-id",
+                "pgbackrest.conf",
+                "backup of the PVC",
+            ] {
+                assert!(!md.contains(word), "{path}: {word}");
+            }
+            let bs = blocks(&path, md);
+            for p in envs {
+                seen += 1;
+                let env = p.env.as_str();
+                let id = format!("{}-{env}", p.name);
+                let tf = &block(&bs, env, "rds-terraform", None)
+                    .expect("terraform")
+                    .text;
+                let rm = tf
+                    .find("terraform state rm 'module.database.aws_db_instance.this'")
+                    .expect("state rm");
+                let import = tf
+                    .find(&format!(
+                        "terraform import -input=false 'module.database.aws_db_instance.this' '{id}'"
+                    ))
+                    .expect("import");
+                let plan = tf.find("terraform plan").expect("plan");
+                assert!(rm < import && import < plan, "{path}:\n{tf}");
+                assert!(
+                    position(&bs, env, "rds-swap") < position(&bs, env, "rds-terraform"),
+                    "{path}"
+                );
+                if let Some(peer) = block(&bs, env, "rds-pitr-peer", None) {
+                    assert!(
+                        tf.contains("aws_db_instance_automated_backups_replication.this[0]"),
+                        "{path}"
+                    );
+                    // The peer restore takes the plant's identifier in the peer region and
+                    // renames nothing in the lost one.
+                    assert!(
+                        peer.text
+                            .contains("--target-db-instance-identifier \"$source_id\"")
+                            && !peer.text.contains("modify-db-instance"),
+                        "{path}:\n{}",
+                        peer.text
+                    );
+                    assert!(
+                        position(&bs, env, "check") < position(&bs, env, "rds-pitr-peer"),
+                        "{path}: the peer path comes after the regular steps"
+                    );
+                }
+            }
+        }
+    }
+    assert!(seen > 0);
+}
+
+#[test]
+fn filestores_are_restored_from_their_versioned_copy_as_of_the_target() {
+    let mut seen = 0;
+    for name in EXAMPLES {
+        let b = example(name);
+        for p in b.plants.iter().filter(|p| p.tenancy != "shared") {
+            let path = runbook_path(p);
+            let md = runbook(&b, p);
+            assert!(!md.contains("backup of the PVC"), "{path}");
+            let bs = blocks(&path, md);
+            let Some(repo) = p.backup.repos.first() else {
+                continue;
+            };
+            seen += 1;
+            let f = &block(&bs, &p.env, "filestore", None)
+                .expect("filestore")
+                .text;
+            let prefix = if p.platform {
+                format!(
+                    "filestore/platform/{}/",
+                    p.cluster.as_deref().expect("cluster")
+                )
+            } else {
+                format!("filestore/{}/{}/", p.name, p.env)
+            };
+            for needle in [
+                format!("bucket='{}'", repo.bucket),
+                format!("prefix='{prefix}'"),
+                "live='/var/lib/odoo/filestore'".to_string(),
+                "aws s3api list-object-versions".to_string(),
+                "DeleteMarkers[]".to_string(),
+                "if (t <= target)".to_string(),
+                "aws s3api get-object".to_string(),
+                "--version-id \"$version\"".to_string(),
+                "exec -i 'deployment/odoo-web' -c odoo".to_string(),
+            ] {
+                assert!(f.contains(&needle), "{path}: {needle}\n{f}");
+            }
+            // The filestore follows the database and comes before cron and the routes.
+            let at = position(&bs, &p.env, "filestore");
+            assert!(position(&bs, &p.env, "start-web") < at, "{path}");
+            assert!(at < position(&bs, &p.env, "start"), "{path}");
         }
     }
     assert!(seen > 0);

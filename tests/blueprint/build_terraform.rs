@@ -162,8 +162,9 @@ fn every_bucket_is_created_with_object_lock_and_prevent_destroy() {
             let versioning = block(text, "resource \"aws_s3_bucket_versioning\" \"backup\" {");
             assert_eq!(attr(&versioning, "status"), Some("\"Enabled\""), "{name}");
         }
-        let uses_pgbackrest = ir.plants.iter().any(runs_own_pgbackrest);
-        assert_eq!(buckets, usize::from(uses_pgbackrest), "{name}");
+        // pgBackRest's repositories and the filestore backups (every tenancy but `shared`).
+        let uses_buckets = ir.plants.iter().any(|p| p.tenancy != "shared");
+        assert_eq!(buckets, usize::from(uses_buckets), "{name}");
         // Every bucket a pgBackRest repository names has a root that creates it.
         for p in ir.plants.iter().filter(|p| runs_own_pgbackrest(p)) {
             for r in &p.backup.repos {
@@ -531,13 +532,20 @@ fn pgbackrest_role_uses_the_shared_name_and_trusts_the_cluster_of_its_pods() {
         for p in &ir.plants {
             let main = &files[&format!("{}/main.tf", plant_dir(p))];
             let call = block(main, "module \"backup_identity\" {");
-            if !runs_own_pgbackrest(p) {
+            // Every namespace with an Odoo of its own backs up its filestore with this role.
+            if p.tenancy == "shared" {
                 assert!(
                     call.is_empty(),
-                    "{name} {}/{}: no pgBackRest of its own",
+                    "{name} {}/{}: neither pgBackRest nor a filestore of its own",
                     p.name,
                     p.env
                 );
+                continue;
+            }
+            if !runs_own_pgbackrest(p) {
+                assert_eq!(attr(&call, "service_accounts"), Some("[]"));
+                assert_eq!(attr(&call, "repositories"), Some("{}"));
+                assert!(call.iter().any(|l| l.trim() == "filestore = {"));
                 continue;
             }
             seen.insert(p.tenancy.clone());
@@ -827,13 +835,16 @@ fn restore_tests_get_the_roles_their_service_accounts_are_annotated_with() {
                 attr(restore, "role_name"),
                 Some(format!("\"{role}\"").as_str())
             );
-            let runner = format!(
-                "\"{}:{}\"",
-                p.names.namespace,
-                t["name"].as_str().expect("name")
-            );
+            let (ns, test) = (&p.names.namespace, t["name"].as_str().expect("name"));
             let accounts = attr(restore, "service_accounts").expect("service_accounts");
-            assert!(accounts.contains(&runner), "{accounts}");
+            // RDS: the runner calls the RDS API. PGO: only the throw-away cluster's pods read
+            // the repositories; the runner talks to Kubernetes only.
+            let expected = if kind == "rds" {
+                format!("[\"{ns}:{test}\"]")
+            } else {
+                format!("[\"{ns}:{test}-instance\", \"{ns}:{test}-pgbackrest\"]")
+            };
+            assert_eq!(accounts, expected);
             if kind == "rds" {
                 assert_eq!(
                     attr(restore, "target_identifier"),
@@ -860,4 +871,338 @@ fn restore_tests_get_the_roles_their_service_accounts_are_annotated_with() {
         }
     }
     assert!(seen.contains("pgo") && seen.contains("rds"), "{seen:?}");
+}
+
+/// Requests (millicores, bytes) of a `{"requests": {"cpu", "memory"}}` value.
+fn requests_of(v: &Value) -> (u64, u64) {
+    let r = &v["requests"];
+    (
+        millicores(r["cpu"].as_str().expect("cpu")),
+        bytes(r["memory"].as_str().expect("memory")),
+    )
+}
+
+fn millicores(s: &str) -> u64 {
+    s.strip_suffix('m').map_or_else(
+        || s.parse::<u64>().expect("cores") * 1000,
+        |m| m.parse().expect("m"),
+    )
+}
+
+fn bytes(s: &str) -> u64 {
+    for (suffix, unit) in [
+        ("Ki", 1u64 << 10),
+        ("Mi", 1 << 20),
+        ("Gi", 1 << 30),
+        ("Ti", 1 << 40),
+    ] {
+        if let Some(n) = s.strip_suffix(suffix) {
+            return n.parse::<u64>().expect("number") * unit;
+        }
+    }
+    s.parse().expect("bytes")
+}
+
+#[test]
+fn dedicated_cluster_nodes_hold_the_largest_pod_with_the_daemonsets() {
+    // vCPUs and GiB of the types a cluster may get.
+    let types: BTreeMap<&str, (u64, u64)> = [
+        ("m6i.xlarge", (4, 16)),
+        ("r6i.xlarge", (4, 32)),
+        ("m6i.2xlarge", (8, 32)),
+        ("r6i.2xlarge", (8, 64)),
+        ("m6i.4xlarge", (16, 64)),
+        ("r6i.4xlarge", (16, 128)),
+        ("m6i.8xlarge", (32, 128)),
+        ("r6i.8xlarge", (32, 256)),
+    ]
+    .into_iter()
+    .collect();
+    let mut seen = 0;
+    for name in EXAMPLES {
+        let (ir, files) = terraform(name);
+        for p in ir.plants.iter().filter(|p| {
+            matches!(
+                p.tenancy.as_str(),
+                "dedicated-cluster" | "dedicated-environment"
+            )
+        }) {
+            let main = &files[&format!("{}/main.tf", plant_dir(p))];
+            let cluster = block(main, "module \"cluster\" {");
+            let t = attr(&cluster, "node_instance_types").expect("types");
+            let t = t.trim_matches(|c| c == '[' || c == ']' || c == '"');
+            let (vcpus, gib) = types[t];
+            // Largest pod: the PostgreSQL instance with its sidecars, or the Odoo web pod.
+            let mut pods = vec![(
+                millicores(&p.odoo.cpu_request),
+                bytes(&p.odoo.memory_request),
+            )];
+            if let Some(pg) = p.derived["database"]
+                .get("postgres")
+                .filter(|v| !v.is_null())
+            {
+                let parts = [
+                    "database",
+                    "cert_copy",
+                    "pgbackrest",
+                    "pgbackrest_config",
+                    "exporter",
+                ];
+                pods.push(
+                    parts
+                        .iter()
+                        .map(|c| requests_of(&pg[*c]))
+                        .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1)),
+                );
+            }
+            for (cpu, memory) in pods {
+                // The DaemonSets' 1 vCPU / 2 GiB and the kubelet's reserve still fit.
+                assert!(cpu + 1000 < vcpus * 1000, "{name} {t}: {cpu}m");
+                assert!(memory + (2 << 30) < gib << 30, "{name} {t}: {memory}");
+            }
+            let min: u64 = attr(&cluster, "node_min_size")
+                .expect("min")
+                .parse()
+                .expect("n");
+            let max: u64 = attr(&cluster, "node_max_size")
+                .expect("max")
+                .parse()
+                .expect("n");
+            assert!(min >= 3 && max > min, "{name}: {min}..{max}");
+            seen += 1;
+        }
+    }
+    assert!(seen > 0);
+    // lyon/prod's PostgreSQL requests about 32 GiB: more than an m6i.2xlarge can hold.
+    let (ir, files) = terraform("manufacturing-group");
+    let lyon = ir
+        .plants
+        .iter()
+        .find(|p| p.name == "lyon" && p.env == "prod")
+        .expect("lyon/prod");
+    let main = &files[&format!("{}/main.tf", plant_dir(lyon))];
+    assert_eq!(
+        attr(&block(main, "module \"cluster\" {"), "node_instance_types"),
+        Some("[\"r6i.2xlarge\"]")
+    );
+}
+
+#[test]
+fn dedicated_clusters_enforce_network_policies_and_give_controllers_their_roles() {
+    let (_, files) = terraform("manufacturing-group");
+    let module = &files["terraform/modules/cluster/main.tf"];
+    let cni = block(module, "resource \"aws_eks_addon\" \"vpc_cni\" {");
+    assert_eq!(attr(&cni, "addon_name"), Some("\"vpc-cni\""));
+    assert_eq!(
+        attr(&cni, "configuration_values"),
+        Some("jsonencode({ enableNetworkPolicy = \"true\" })")
+    );
+    for sa in [
+        "kube-system:aws-load-balancer-controller",
+        "external-secrets:external-secrets",
+        "cert-manager:cert-manager",
+        "kube-system:ebs-csi-controller-sa",
+    ] {
+        assert!(module.contains(&format!("= \"{sa}\"")), "{sa}");
+    }
+    for needed in [
+        "secret:${var.secret_prefix}/*",
+        "secret:rds!*",
+        "\"secretsmanager:GetSecretValue\"",
+        "\"route53:ChangeResourceRecordSets\"",
+        "\"route53:GetChange\"",
+        "\"route53:ListResourceRecordSets\"",
+        "aws:ResourceTag/elbv2.k8s.aws/cluster",
+    ] {
+        assert!(module.contains(needed), "{needed}");
+    }
+    let outputs = &files["terraform/modules/cluster/outputs.tf"];
+    for o in [
+        "load_balancer_controller_role_arn",
+        "external_secrets_role_arn",
+        "cert_manager_role_arn",
+    ] {
+        assert!(outputs.contains(&format!("output \"{o}\" {{")), "{o}");
+    }
+}
+
+#[test]
+fn filestore_backups_may_use_only_their_prefix_of_the_repo1_bucket() {
+    let mut seen = BTreeSet::new();
+    for name in EXAMPLES {
+        let (ir, files) = terraform(name);
+        for p in ir.plants.iter().filter(|p| p.tenancy != "shared") {
+            let main = &files[&format!("{}/main.tf", plant_dir(p))];
+            let call = block(main, "module \"backup_identity\" {");
+            let at = call
+                .iter()
+                .position(|l| l.trim() == "filestore = {")
+                .unwrap_or_else(|| panic!("{name} {}: no filestore", plant_dir(p)));
+            let fs = &call[at..];
+            let repo1 = &p.backup.repos[0];
+            assert_eq!(
+                attr(fs, "bucket"),
+                Some(format!("\"{}\"", repo1.bucket).as_str())
+            );
+            let prefix = if p.platform {
+                format!(
+                    "filestore/platform/{}/",
+                    p.cluster.as_deref().expect("cluster")
+                )
+            } else {
+                format!("filestore/{}/{}/", p.name, p.env)
+            };
+            assert_eq!(attr(fs, "prefix"), Some(format!("\"{prefix}\"").as_str()));
+            assert_eq!(
+                attr(fs, "service_account"),
+                Some(format!("\"{}:filestore-backup\"", p.names.namespace).as_str())
+            );
+            // The bucket exists: its root is rendered.
+            assert!(
+                files.contains_key(&format!("terraform/backup/{}/main.tf", repo1.cloud_region)),
+                "{name}: {}",
+                repo1.bucket
+            );
+            seen.insert(p.tenancy.clone());
+        }
+        if let Some(module) = files.get("terraform/modules/pgbackrest-identity/main.tf") {
+            for needed in [
+                "values   = [\"${statement.value.prefix}*\"]",
+                "\"arn:${local.partition}:s3:::${statement.value.bucket}/${statement.value.prefix}*\"",
+                "\"s3:ListBucketVersions\"",
+                "var.filestore.service_account",
+            ] {
+                assert!(module.contains(needed), "{name}: {needed}");
+            }
+        }
+    }
+    for t in [
+        "dedicated-namespace",
+        "dedicated-cluster",
+        "dedicated-environment",
+        "platform",
+    ] {
+        assert!(seen.contains(t), "{t}: {seen:?}");
+    }
+}
+
+#[test]
+fn dns_records_are_never_destroyed_by_a_lookup_that_finds_no_single_load_balancer() {
+    let (ir, files) = terraform("manufacturing-group");
+    let module = &files["terraform/modules/dns-record/main.tf"];
+    let lb = block(module, "data \"aws_lb\" \"ingress\" {");
+    assert_eq!(attr(&lb, "count"), Some("var.ingress_ready ? 1 : 0"));
+    assert_eq!(
+        attr(&lb, "condition"),
+        Some("length(data.aws_lbs.ingress.arns) == 1")
+    );
+    let records = block(module, "resource \"aws_route53_record\" \"this\" {");
+    assert_eq!(
+        attr(&records, "for_each"),
+        Some("var.ingress_ready ? toset(var.names) : toset([])")
+    );
+    let variables = &files["terraform/modules/dns-record/variables.tf"];
+    let ready = block(variables, "variable \"ingress_ready\" {");
+    assert_eq!(attr(&ready, "default"), Some("true"));
+    for p in ir.plants.iter().filter(|p| !p.platform) {
+        let main = &files[&format!("{}/main.tf", plant_dir(p))];
+        assert_eq!(
+            attr(&block(main, "module \"dns\" {"), "ingress_ready"),
+            Some("var.ingress_ready")
+        );
+        assert!(main.contains("variable \"ingress_ready\" {"));
+    }
+}
+
+#[test]
+fn rds_keeps_automated_backups_and_admits_its_read_only_integrations() {
+    let (ir, files) = terraform("critical-managed");
+    let module = &files["terraform/modules/managed-database/main.tf"];
+    let instance = block(module, "resource \"aws_db_instance\" \"this\" {");
+    assert_eq!(attr(&instance, "delete_automated_backups"), Some("false"));
+    assert!(!module.contains("DeleteDBInstanceAutomatedBackup"));
+    let mut peers = 0;
+    for p in ir.plants.iter().filter(|p| p.database.managed) {
+        let main = &files[&format!("{}/main.tf", plant_dir(p))];
+        let allowed = attr(&block(main, "module \"database\" {"), "allowed_cidr_blocks")
+            .expect("allowed_cidr_blocks")
+            .to_string();
+        for i in p
+            .integrations
+            .iter()
+            .filter(|i| i.protocol == "postgres-readonly")
+        {
+            for peer in &i.peers {
+                assert!(allowed.contains(&format!("\"{peer}\"")), "{allowed}");
+                peers += 1;
+            }
+        }
+    }
+    assert!(peers > 0);
+}
+
+#[test]
+fn oidc_issuers_are_used_without_scheme_or_trailing_slash() {
+    let (_, files) = terraform("critical-managed");
+    for module in ["pgbackrest-identity", "managed-database", "cluster"] {
+        let text = &files[&format!("terraform/modules/{module}/main.tf")];
+        assert!(text.contains("trimsuffix(trimprefix("), "{module}");
+        assert_eq!(
+            text.matches("trimprefix(").count(),
+            text.matches("trimsuffix(trimprefix(").count()
+                + text.matches("trimprefix(statement.value.path").count(),
+            "{module}"
+        );
+    }
+}
+
+#[test]
+fn iam_role_names_of_the_modules_fit_with_the_longest_plant_and_environment() {
+    // `<plant>-<env>` is at most 40 + 1 + 12 characters.
+    let longest = 53;
+    let (_, files) = terraform("critical-managed");
+    for module in ["cluster", "managed-database"] {
+        let text = &files[&format!("terraform/modules/{module}/main.tf")];
+        for line in text.lines().map(str::trim) {
+            for var in ["\"${var.name}-", "\"${var.identifier}-"] {
+                if let Some(rest) = line
+                    .strip_prefix("name               = ")
+                    .and_then(|r| r.strip_prefix(var))
+                {
+                    let suffix = rest.trim_end_matches('"');
+                    assert!(longest + 1 + suffix.len() <= 64, "{module}: {line}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn restore_test_names_too_long_for_aws_are_a_finding() {
+    let base = root().join("examples/critical-managed");
+    let long = "a-plant-name-of-exactly-forty-characters";
+    assert_eq!(long.len(), 40);
+    let inputs: Vec<Input> = read_inputs(&base, "plants")
+        .into_iter()
+        .map(|mut i| {
+            if !i.is_fleet {
+                let text = String::from_utf8(i.bytes.clone()).expect("UTF-8");
+                i.bytes = text
+                    .replacen("name: tarragona", &format!("name: {long}"), 1)
+                    .into_bytes();
+            }
+            i
+        })
+        .collect();
+    let c = compile(&inputs);
+    let messages: Vec<String> = c
+        .diagnostics
+        .iter()
+        .filter(|d| d.code.to_string() == "BP4009")
+        .map(|d| d.message.clone())
+        .collect();
+    assert!(
+        messages.iter().any(|m| m.contains("-rds-restore-test`")),
+        "{messages:?}"
+    );
 }

@@ -1,20 +1,32 @@
-//! Domain facts of DESIGN §4.5 visible in the `traefik` outputs of the example fleets: the
-//! plants' IngressRoutes, Middlewares, TLSOptions and Certificates, and the clusters' Traefik
-//! values and storage classes.
+//! Domain facts of DESIGN §4.5 visible in the `traefik`, `clusters` and `argocd` outputs of the
+//! example fleets: the plants' IngressRoutes, Middlewares, TLSOptions, Certificates and client
+//! CA ExternalSecrets, the clusters' Traefik values and storage classes, and the Argo CD
+//! Applications (plants, clusters, platforms, the fleet's root).
 //!
-//! Only this family's outputs are rendered (with the real renderer and verifier), so these
-//! tests judge the Traefik templates whatever state the other families are in.
+//! Only these families' outputs are rendered (with the real renderer and verifier), so these
+//! tests judge their templates whatever state the other families are in; the paths of every
+//! output (rendered or not) are kept to check what the Applications point at.
 
 use crate::support::yaml as parse;
 use crate::support::{EXAMPLES, read_inputs, root};
 use blueprint_compiler::Input;
 use blueprint_compiler::lower::{Ir, Output, PlantCtx, lower};
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
 /// Odoo rejects bodies above this whatever the proxy allows.
 const ODOO_MAX_BODY: u64 = 128 * 1024 * 1024;
+
+/// Endpoints that check a password or send account mail: the strict login rate limit.
+const LOGIN_PATHS: &[&str] = &[
+    "/web/login",
+    "/web/session/authenticate",
+    "/xmlrpc/common",
+    "/xmlrpc/2/common",
+    "/web/reset_password",
+    "/web/signup",
+];
 
 /// The database-manager surface.
 const ADMIN_PREFIXES: &[&str] = &["/web/database", "/xmlrpc/db", "/xmlrpc/2/db"];
@@ -25,11 +37,15 @@ fn mine(o: &Output) -> bool {
         || t.starts_with("kubernetes/certificate-")
         || t.starts_with("clusters/traefik-")
         || t.starts_with("clusters/storageclass")
+        || t.starts_with("argocd/")
+        || t.starts_with("kubernetes/externalsecret-integration-")
 }
 
 struct Built {
     ir: Ir,
     files: BTreeMap<String, String>,
+    /// The path of every output of the tree, of every family.
+    all: BTreeSet<String>,
 }
 
 fn build(inputs: &[Input]) -> Built {
@@ -40,6 +56,7 @@ fn build(inputs: &[Input]) -> Built {
         blueprint_diagnostics::render_human(&c.map, &c.diagnostics, false)
     );
     let mut ir = lower(c.fleet.as_ref().expect("a fleet"), &c.plants, &c.platforms);
+    let all = ir.outputs.iter().map(|o| o.path.clone()).collect();
     ir.outputs.retain(mine);
     let blueprint_cli::build::Rendered {
         files, findings, ..
@@ -53,7 +70,7 @@ fn build(inputs: &[Input]) -> Built {
         .into_iter()
         .map(|(p, b)| (p, String::from_utf8(b).expect("UTF-8")))
         .collect();
-    Built { ir, files }
+    Built { ir, files, all }
 }
 
 fn example(name: &str) -> Built {
@@ -224,9 +241,10 @@ fn websocket_routes_to_8072_only_with_workers() {
                 .iter()
                 .filter(|r| r["services"][0]["port"] == 8072)
                 .collect();
+            // A shared tenant reaches the platform's Odoo, which always runs prefork.
             assert_eq!(
                 gevent.len(),
-                usize::from(p.odoo.workers > 0),
+                usize::from(p.odoo.workers > 0 || p.tenancy == "shared"),
                 "{name}: {}",
                 p.name
             );
@@ -342,6 +360,21 @@ fn login_rate_limit_is_stricter_than_the_default() {
                 middleware_names(login_route)
                     .contains(&format!("{}odoo-login-ratelimit", p.names.prefix))
             );
+            // Every password and account endpoint not owned by an integration's path.
+            let guarded = matchers(login_route["match"].as_str().expect("match"), "Path").0;
+            for path in LOGIN_PATHS {
+                let owned = p
+                    .integrations
+                    .iter()
+                    .filter_map(|i| i.path.as_deref())
+                    .any(|i| path.starts_with(i));
+                assert_eq!(
+                    guarded.contains(&path.to_string()),
+                    !owned,
+                    "{name}: {}: {path}",
+                    p.name
+                );
+            }
         }
     }
 }
@@ -478,7 +511,11 @@ fn no_traefik_v3_removed_fields_and_odoo_may_frame_itself() {
             if path.starts_with("plants/") {
                 assert_eq!(v["apiVersion"], "traefik.io/v1alpha1", "{path}");
             }
-            if let Some(h) = v["spec"].get("headers") {
+            // The security headers (the X-Forwarded-Host middleware sets request headers only).
+            if let Some(h) = v["spec"]
+                .get("headers")
+                .filter(|h| h.get("customRequestHeaders").is_none())
+            {
                 assert!(h.get("frameDeny").is_none(), "{path}");
                 assert_eq!(h["customFrameOptionsValue"], "SAMEORIGIN", "{path}");
                 assert_eq!(h["contentTypeNosniff"], true);
@@ -726,4 +763,271 @@ fn hostile_display_names_and_paths_stay_inert() {
             c.diagnostics
         );
     }
+}
+
+#[test]
+fn shared_tenants_integration_hosts_reach_the_tenants_database() {
+    let mut seen = 0;
+    for (name, b) in examples() {
+        for p in b.plants() {
+            for i in p.integrations.iter().filter(|i| i.mutual_tls && i.inbound) {
+                let host = i.host.clone().expect("an own host");
+                let route = b
+                    .of_kind(p, "IngressRoute")
+                    .into_iter()
+                    .find(|r| {
+                        r["spec"]["routes"][0]["match"]
+                            .as_str()
+                            .is_some_and(|m| m.contains(&host))
+                    })
+                    .unwrap_or_else(|| panic!("{name}: no route for {host}"));
+                let first = middleware_names(&routes(&route)[0])[0].clone();
+                let forward = format!("{}integration-{}-host", p.names.prefix, i.name);
+                if p.tenancy == "shared" {
+                    seen += 1;
+                    // The shared Odoo's dbfilter `^%h$` must see the tenant's host.
+                    assert_eq!(first, forward, "{name}: {host}");
+                    let m = b.middleware(p, &forward);
+                    assert_eq!(
+                        m["spec"]["headers"]["customRequestHeaders"],
+                        serde_json::json!({ "X-Forwarded-Host": p.host })
+                    );
+                } else {
+                    assert_ne!(first, forward, "{name}: {host}");
+                }
+            }
+        }
+    }
+    assert!(
+        seen > 0,
+        "a shared tenant has a client-certificate integration"
+    );
+}
+
+#[test]
+fn every_client_ca_comes_from_the_secret_store() {
+    let mut seen = 0;
+    for (name, b) in examples() {
+        let org = &b.ir.fleet.org;
+        for p in b.plants() {
+            let secrets = b.of_kind(p, "ExternalSecret");
+            for option in b.of_kind(p, "TLSOption") {
+                let ca = &option["spec"]["clientAuth"]["secretNames"][0];
+                let s = secrets
+                    .iter()
+                    .find(|s| &s["spec"]["target"]["name"] == ca)
+                    .unwrap_or_else(|| panic!("{name}: nothing creates Secret {ca}"));
+                seen += 1;
+                assert_eq!(s["metadata"]["namespace"], option["metadata"]["namespace"]);
+                assert_eq!(s["apiVersion"], "external-secrets.io/v1");
+                assert_eq!(s["spec"]["secretStoreRef"]["kind"], "ClusterSecretStore");
+                assert_eq!(s["spec"]["secretStoreRef"]["name"], "aws-secrets-manager");
+                assert_eq!(
+                    s["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"],
+                    "-5"
+                );
+                let data = &s["spec"]["data"][0];
+                assert_eq!(data["secretKey"], "ca.crt");
+                let key = data["remoteRef"]["key"].as_str().expect("a key");
+                assert!(
+                    key.starts_with(&format!("{org}/{}/{}/integration-", p.name, p.env))
+                        && key.ends_with("-client-ca"),
+                    "{name}: {key}"
+                );
+            }
+        }
+    }
+    assert!(seen > 0);
+}
+
+/// Argo CD's directory `include` glob as it matches it (gobwas/glob without separators):
+/// `{a,b}` alternatives, `*` any run of characters, `/` included.
+fn glob(pattern: &str, text: &str) -> bool {
+    if let Some(open) = pattern.find('{') {
+        let close = open + pattern[open..].find('}').expect("a closing brace");
+        return pattern[open + 1..close].split(',').any(|alt| {
+            glob(
+                &format!("{}{alt}{}", &pattern[..open], &pattern[close + 1..]),
+                text,
+            )
+        });
+    }
+    match pattern.split_once('*') {
+        None => pattern == text,
+        Some((head, rest)) => {
+            text.starts_with(head) && (head.len()..=text.len()).any(|at| glob(rest, &text[at..]))
+        }
+    }
+}
+
+/// Every Application of an example (not the root), by path.
+fn applications(b: &Built) -> BTreeMap<String, Value> {
+    b.files
+        .iter()
+        .filter(|(path, _)| path.contains("/argocd/"))
+        .map(|(path, text)| (path.clone(), parse(path, text)))
+        .collect()
+}
+
+fn wave(app: &Value) -> i64 {
+    app["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"]
+        .as_str()
+        .expect("a sync wave")
+        .parse()
+        .expect("a number")
+}
+
+#[test]
+fn every_application_targets_its_cluster_by_name() {
+    for (name, b) in examples() {
+        let clusters: BTreeSet<String> = b.ir.clusters.iter().map(|c| c.name.clone()).collect();
+        for (path, app) in applications(b) {
+            assert_eq!(app["kind"], "Application", "{path}");
+            let dest = &app["spec"]["destination"];
+            assert!(dest.get("server").is_none(), "{name}: {path}");
+            let cluster = dest["name"].as_str().expect("destination.name");
+            assert!(clusters.contains(cluster), "{name}: {path}: {cluster}");
+            assert!(
+                b.all
+                    .iter()
+                    .any(|p| p.starts_with(&format!("clusters/{cluster}/"))),
+                "{name}: {path}: no clusters/{cluster}/"
+            );
+            // Deleting an Application never deletes what it deployed.
+            assert!(app["metadata"].get("finalizers").is_none(), "{path}");
+            if let Some(c) = path.strip_prefix("clusters/") {
+                assert!(c.starts_with(&format!("{cluster}/")), "{name}: {path}");
+            }
+            // Every Git path it deploys has files.
+            for source in app["spec"]["sources"].as_array().expect("sources") {
+                if let Some(dir) = source["path"].as_str() {
+                    assert!(
+                        b.all.iter().any(|p| p.starts_with(&format!("{dir}/"))),
+                        "{name}: {path}: {dir} is empty"
+                    );
+                }
+            }
+        }
+        for p in b.plants() {
+            let path = format!("{}/argocd/application.yaml", p.dir);
+            let app = parse(&path, b.files.get(&path).expect("the plant's Application"));
+            assert_eq!(
+                app["spec"]["destination"]["name"],
+                Built::cluster_of(p),
+                "{name}: {path}"
+            );
+        }
+        for c in b.ir.clusters.iter().filter(|c| !c.tenants.is_empty()) {
+            let path = format!("clusters/{}/platform/argocd/application.yaml", c.name);
+            let app = parse(
+                &path,
+                b.files
+                    .get(&path)
+                    .unwrap_or_else(|| panic!("{name}: no {path}")),
+            );
+            assert_eq!(app["spec"]["destination"]["name"], c.name.as_str());
+        }
+    }
+}
+
+#[test]
+fn every_cluster_deploys_its_traefik_values_and_manifests_before_its_plants() {
+    for (name, b) in examples() {
+        let apps = applications(b);
+        let plant_waves: Vec<i64> = apps
+            .iter()
+            .filter(|(p, _)| p.starts_with("plants/"))
+            .map(|(_, a)| wave(a))
+            .collect();
+        let platform_waves: Vec<i64> = apps
+            .iter()
+            .filter(|(p, _)| p.contains("/platform/"))
+            .map(|(_, a)| wave(a))
+            .collect();
+        for c in &b.ir.clusters {
+            let path = format!("clusters/{}/argocd/application-traefik.yaml", c.name);
+            let t = apps
+                .get(&path)
+                .unwrap_or_else(|| panic!("{name}: no {path}"));
+            let sources = t["spec"]["sources"].as_array().expect("sources");
+            let chart = &sources[0];
+            assert_eq!(chart["repoURL"], "https://traefik.github.io/charts");
+            assert_eq!(chart["chart"], "traefik");
+            assert_eq!(chart["targetRevision"], "41.3.0");
+            let values = chart["helm"]["valueFiles"][0].as_str().expect("values");
+            let values = values
+                .strip_prefix("$values/")
+                .expect("from the ref source");
+            assert_eq!(values, format!("clusters/{}/traefik/values.yaml", c.name));
+            assert!(b.files.contains_key(values), "{name}: {values}");
+            assert!(
+                sources.iter().any(
+                    |s| s["ref"] == "values" && s["repoURL"] == b.ir.fleet.gitops_repo.as_str()
+                ),
+                "{name}: {path}"
+            );
+            assert_eq!(t["spec"]["destination"]["namespace"], "traefik");
+            let options = &t["spec"]["syncPolicy"]["syncOptions"];
+            for o in ["CreateNamespace=true", "ServerSideApply=true"] {
+                assert!(
+                    options.as_array().expect("options").iter().any(|v| v == o),
+                    "{path}: {o}"
+                );
+            }
+            let path = format!("clusters/{}/argocd/application-cluster.yaml", c.name);
+            let k = apps
+                .get(&path)
+                .unwrap_or_else(|| panic!("{name}: no {path}"));
+            assert_eq!(
+                k["spec"]["sources"][0]["path"],
+                format!("clusters/{}/kubernetes", c.name)
+            );
+            for w in plant_waves.iter().chain(&platform_waves) {
+                assert!(wave(t) < *w && wave(k) < *w, "{name}: {}", c.name);
+            }
+        }
+        for pw in &platform_waves {
+            assert!(plant_waves.iter().all(|w| pw < w), "{name}");
+        }
+    }
+}
+
+#[test]
+fn the_root_application_deploys_every_application() {
+    for (name, b) in examples() {
+        let roots: Vec<&String> = b.all.iter().filter(|p| p.ends_with("root.yaml")).collect();
+        assert_eq!(roots, vec!["argocd/root.yaml"], "{name}");
+        let root = parse("argocd/root.yaml", &b.files["argocd/root.yaml"]);
+        assert_eq!(root["kind"], "Application");
+        assert_eq!(root["metadata"]["name"], "blueprint-root");
+        assert_eq!(root["metadata"]["namespace"], "argocd");
+        assert!(root["metadata"].get("finalizers").is_none());
+        let spec = &root["spec"];
+        assert_eq!(spec["project"], "default");
+        assert_eq!(spec["destination"]["namespace"], "argocd");
+        assert_eq!(spec["source"]["repoURL"], b.ir.fleet.gitops_repo.as_str());
+        assert_eq!(spec["source"]["path"], ".");
+        assert_eq!(spec["source"]["directory"]["recurse"], true);
+        assert_eq!(spec["syncPolicy"]["automated"]["prune"], true);
+        assert_eq!(spec["syncPolicy"]["automated"]["selfHeal"], true);
+        let include = spec["source"]["directory"]["include"]
+            .as_str()
+            .expect("include");
+        let mut deployed = 0;
+        for path in &b.all {
+            let is_app = path.contains("/argocd/");
+            assert_eq!(glob(include, path), is_app, "{name}: {path}");
+            deployed += usize::from(is_app);
+        }
+        assert!(deployed > b.ir.clusters.len(), "{name}");
+    }
+}
+
+#[test]
+fn the_include_glob_reads_like_argo_cd() {
+    let include = "{plants/*/*/argocd/*.yaml,clusters/*/argocd/*.yaml}";
+    assert!(glob(include, "plants/a/prod/argocd/application.yaml"));
+    assert!(glob(include, "clusters/c/argocd/application-traefik.yaml"));
+    assert!(!glob(include, "plants/a/prod/kubernetes/namespace.yaml"));
+    assert!(!glob(include, "argocd/root.yaml"));
 }

@@ -259,3 +259,45 @@ fn a_build_killed_at_any_instant_is_finished_by_the_next_one() {
         assert!(!Path::new(&out).join(".blueprint-txn").exists());
     }
 }
+
+/// A copy of the embedded template set with `kubernetes/namespace.yaml.j2` edited by `edit`.
+fn templates_with(s: &Scratch, edit: impl Fn(&str) -> String) -> String {
+    let dir = s.path().join("blueprints");
+    copy_dir(&root().join("blueprints"), &dir);
+    let ns = dir.join("kubernetes/namespace.yaml.j2");
+    let text = std::fs::read_to_string(&ns).unwrap();
+    let edited = edit(&text);
+    assert_ne!(edited, text, "the edit applies");
+    std::fs::write(&ns, edited).unwrap();
+    dir.to_string_lossy().into_owned()
+}
+
+#[test]
+fn a_template_that_writes_text_without_a_filter_is_bp9002_and_nothing_is_written() {
+    let (s, plants, out) = setup("bp9002", "quickstart");
+    let blueprints = templates_with(&s, |t| {
+        t.replacen(
+            "{{ plant.names.namespace|yaml }}",
+            "{{ plant.names.namespace }}",
+            1,
+        )
+    });
+    let (code, _, err) = build(&[&plants, "--out", &out, "--blueprints", &blueprints], &s);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("error[BP9002]: template kubernetes/namespace.yaml.j2 for plants/lyon/prod/kubernetes/namespace.yaml: "), "{err}");
+    assert!(err.contains("is written without a format filter"), "{err}");
+    assert!(!Path::new(&out).exists(), "nothing written, not even OUT");
+}
+
+#[test]
+fn a_template_that_renders_an_invalid_object_is_bp9003_and_nothing_is_written() {
+    let (s, plants, out) = setup("bp9003", "quickstart");
+    assert_eq!(build(&[&plants, "--out", &out], &s).0, 0);
+    let before = tree(Path::new(&out));
+    let blueprints = templates_with(&s, |t| t.replacen("  labels:\n", "  lables:\n", 1));
+    let (code, _, err) = build(&[&plants, "--out", &out, "--blueprints", &blueprints], &s);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("error[BP9003]: plants/lyon/prod/kubernetes/namespace.yaml (template kubernetes/namespace.yaml.j2): "), "{err}");
+    assert!(err.contains("lables"), "{err}");
+    assert_eq!(tree(Path::new(&out)), before, "OUT is exactly as it was");
+}

@@ -103,6 +103,11 @@ const CUSTOM: &[(&str, &str, &str)] = crd!(
     ),
     (
         "monitoring.coreos.com/v1",
+        "PodMonitor",
+        "monitoring.coreos.com/podmonitor_v1"
+    ),
+    (
+        "monitoring.coreos.com/v1",
         "PrometheusRule",
         "monitoring.coreos.com/prometheusrule_v1"
     ),

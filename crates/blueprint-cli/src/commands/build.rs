@@ -83,7 +83,10 @@ pub(crate) fn run(a: &Args<'_>) -> u8 {
         }
     };
     let c = &built.compilation;
-    super::print_findings(&c.map, &c.diagnostics, a.format);
+    // A clean build says so in its summary line; findings (warnings too) are printed first.
+    if !c.diagnostics.is_empty() || a.format == OutputFormat::Json {
+        super::print_findings(&c.map, &c.diagnostics, a.format);
+    }
     if let Some(e) = built.io_error {
         discard(stager);
         return super::fail(crate::commands::EmitFailure(e));

@@ -10,7 +10,12 @@
 //!      TLSOption (`tlsOptions.default`), the HTTP → HTTPS entry point redirection, client IPs
 //!      preserved (`externalTrafficPolicy: Local`) for allow lists and rate limits;
 //!    - `kubernetes/storageclass-blueprint-retain-rwo.yaml`: EBS gp3, `reclaimPolicy: Retain`,
-//!      volume expansion allowed.
+//!      volume expansion allowed;
+//!    - `argocd/application-cluster.yaml` and `argocd/application-traefik.yaml`, the
+//!      Applications that deploy the two directories above (`argocd::cluster_outputs`).
+//!
+//!    With the first cluster it also pushes the fleet's root Application `argocd/root.yaml`
+//!    (`argocd::fleet_outputs`): every plant runs on a cluster, so a fleet with plants has one.
 //!
 //! Not rendered: an RWX (EFS) storage class, whose `fileSystemId` no input names yet, and the
 //! operators' chart values (the verifier knows only the charts it has schemas for).
@@ -118,9 +123,11 @@ fn path(c: &ClusterCtx, dir: &str, file: &str) -> String {
 
 /// The files of one cluster.
 pub(super) fn outputs(c: &ClusterCtx, _plants: &[PlantCtx], scope: Scope, out: &mut Vec<Output>) {
+    let from = out.len();
     let d = c.derived.get("clusters").cloned().unwrap_or(Value::Null);
+    let traefik_values = path(c, "traefik", "values.yaml");
     out.push(Output::new(
-        path(c, "traefik", "values.yaml"),
+        traefik_values.clone(),
         "clusters/traefik-values.yaml.j2",
         scope,
         d.get("traefik").cloned().unwrap_or(Value::Null),
@@ -143,4 +150,18 @@ pub(super) fn outputs(c: &ClusterCtx, _plants: &[PlantCtx], scope: Scope, out: &
         }),
         Check::Kubernetes,
     ));
+    let kubernetes_dir = format!("clusters/{}/kubernetes", c.name);
+    let has_manifests = out[from..]
+        .iter()
+        .any(|o| o.path.starts_with(&format!("{kubernetes_dir}/")));
+    super::argocd::cluster_outputs(
+        c,
+        &traefik_values,
+        has_manifests.then_some(kubernetes_dir.as_str()),
+        scope,
+        out,
+    );
+    if scope == Scope::Cluster(0) {
+        super::argocd::fleet_outputs(out);
+    }
 }

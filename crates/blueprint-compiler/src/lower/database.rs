@@ -10,10 +10,13 @@
 //!
 //! | tenancy | files |
 //! |---|---|
-//! | `dedicated-namespace`, `dedicated-cluster` (PGO) | `pgbackrest/pgbackrest.conf`, `kubernetes/postgrescluster-postgres.yaml`, `job-prepare-database.yaml`, `servicemonitor-postgres-exporter.yaml`, `prometheusrule-database.yaml`, `cronjob-restore-test.yaml`, `serviceaccount-`/`role-`/`rolebinding-restore-test.yaml` |
-//! | `dedicated-environment` (RDS) | `prometheusrule-database.yaml` (restore-test alerts only), `cronjob-restore-test.yaml` (restores RDS to a new instance), `serviceaccount-restore-test.yaml` |
+//! | `dedicated-namespace`, `dedicated-cluster` (PGO) | `pgbackrest/pgbackrest.conf`, `kubernetes/postgrescluster-postgres.yaml`, `job-prepare-database.yaml`, `podmonitor-postgres-exporter.yaml`, `prometheusrule-database.yaml`, `cronjob-restore-test.yaml`, `serviceaccount-`/`role-`/`rolebinding-restore-test.yaml` |
+//! | `dedicated-environment` (RDS) | `prometheusrule-database.yaml` (restore-test and filestore-backup alerts only), `cronjob-restore-test.yaml` (restores RDS to a new instance), `serviceaccount-restore-test.yaml` |
 //! | shared platform (`clusters/<cluster>/platform/`) | as a PGO plant, without `job-prepare-database.yaml` (its databases are its tenants'); the restore test checks the restored catalog |
 //! | `shared` | `job-<plant>-<env>-create-database.yaml` in `odoo-shared` (PostgreSQL, backups, alerts and restore test are the platform's) |
+//!
+//! Every row but `shared` also has `cronjob-filestore-backup.yaml` and
+//! `serviceaccount-filestore-backup.yaml` ([`FilestoreBackup`]).
 
 use super::{Check, IniFlavor, Output, PlantCtx, Scope, plant_path, quantity};
 use crate::ResolvedPlant;
@@ -49,6 +52,14 @@ const RESTORE_TEST: &str = "restore-test";
 const KUBECTL_IMAGE: &str = "alpine/k8s:1.33.4";
 /// Image of the RDS restore-test runner under the fleet registry (a mirror of `amazon/aws-cli`).
 const AWS_CLI_IMAGE: &str = "amazon/aws-cli:2.27.50";
+/// The filestore backup's CronJob and ServiceAccount.
+const FILESTORE_BACKUP: &str = "filestore-backup";
+/// Odoo's `data_dir`, the filestore volume's mount point (as the Odoo pods mount it).
+const DATA_DIR: &str = "/var/lib/odoo";
+/// Odoo's filestore inside `data_dir`: one directory per database.
+const FILESTORE_DIR: &str = "/var/lib/odoo/filestore";
+/// How late a scheduled filestore backup may start (`startingDeadlineSeconds`).
+const FILESTORE_STARTING_DEADLINE_S: u64 = 1800;
 /// Non-root user of the runner images (any numeric user works: they run as root by default).
 const RUNNER_UID: u32 = 65_532;
 /// The official `postgres:<major>-alpine` image's `postgres` user.
@@ -79,12 +90,52 @@ struct Derived {
     postgres: Option<Postgres>,
     /// pgBackRest (PGO plants only): `pgbackrest.conf` and `spec.backups.pgbackrest`.
     pgbackrest: Option<PgBackRest>,
-    /// The PrometheusRule (and, for PGO, the ServiceMonitor); none for `shared` plants.
+    /// The PrometheusRule (and, for PGO, the PodMonitor); none for `shared` plants.
     alerts: Option<Alerts>,
     /// The scheduled restore test; none for `shared` plants (the platform's test covers them).
     restore_test: Option<RestoreTest>,
     /// The Job that creates (`shared`) or hands over (PGO) the Odoo database.
     setup: Option<SetupJob>,
+    /// The filestore backup (every environment that runs its own Odoo: not `shared` tenants,
+    /// whose filestore is a directory of the platform's).
+    filestore_backup: Option<FilestoreBackup>,
+    /// The S3 key prefix of the filestore copy in repo1's bucket, with its final `/`:
+    /// `filestore/<plant>/<env>/`, or `filestore/platform/<cluster>/` for a shared platform
+    /// (the Terraform and runbook families read it from here).
+    filestore_prefix: Option<String>,
+}
+
+/// The filestore backup (DESIGN §4.3: the filestore is backed up on the database's schedule).
+/// `aws s3 sync --delete` mirrors `data_dir/filestore` into repo1's bucket, which is versioned:
+/// every earlier state of every file stays restorable to a point in time.
+#[derive(Debug, Clone, Serialize)]
+struct FilestoreBackup {
+    /// CronJob and ServiceAccount name.
+    name: String,
+    /// Cron in UTC: the union of the full, differential and incremental backup times when one
+    /// cron can say it (same minute, the same hours every scheduled day), else the incremental
+    /// schedule, else the differential one.
+    schedule: String,
+    /// `startingDeadlineSeconds`.
+    starting_deadline_s: u64,
+    /// `activeDeadlineSeconds`: the longest gap between two scheduled runs (at least an hour):
+    /// a run may last until the next one is due (`concurrencyPolicy: Forbid` skips that one).
+    active_deadline_s: u64,
+    /// Runner image under the fleet registry.
+    image_path: String,
+    /// Runner resources.
+    resources: Resources,
+    /// IRSA role: the plant's backup role (Terraform trusts `<namespace>:filestore-backup`
+    /// and grants the prefix).
+    role_arn: String,
+    /// Where the filestore volume is mounted, read-only.
+    mount: String,
+    /// The filestore directory in it.
+    source: String,
+    /// `s3://<repo1 bucket>/<prefix>`.
+    destination: String,
+    /// Cloud region of the bucket.
+    region: String,
 }
 
 /// CPU and memory, as Kubernetes writes them.
@@ -190,7 +241,8 @@ pub(super) struct IniOption {
 /// One section of `pgbackrest.conf`, options in file order.
 #[derive(Debug, Clone, Serialize)]
 pub(super) struct IniSection {
-    /// `global`, `global:archive-push`, `db`.
+    /// `global`, `db`. No command section (`global:archive-push`): PGO's
+    /// `spec.backups.pgbackrest.global` cannot carry one, and both renderings must agree.
     pub(super) name: String,
     /// Options.
     pub(super) options: Vec<IniOption>,
@@ -236,7 +288,7 @@ pub(super) struct PgBackRest {
     pub(super) stanza: String,
     /// The cipher Secret projected into PGO's `conf.d`.
     pub(super) secret: String,
-    /// `pgbackrest.conf`: `[global]`, `[global:archive-push]`, `[db]`.
+    /// `pgbackrest.conf`: `[global]`, `[db]`.
     pub(super) sections: Vec<IniSection>,
     /// `spec.backups.pgbackrest.global`: `[global]` minus the options PGO writes itself from
     /// `repos[].s3` (`repoN-type`, `repoN-s3-bucket`, `-endpoint`, `-region`).
@@ -298,6 +350,8 @@ struct Thresholds {
     /// Restore test age: the longest gap between two scheduled restore tests (in their time
     /// zone, DST included) + the run's start deadline + its active deadline.
     restore_test_age: u64,
+    /// Filestore backup age (see [`filestore_rule`]); 0 where there is none.
+    filestore_backup_age: u64,
 }
 
 /// The monitoring of one plant environment.
@@ -305,8 +359,8 @@ struct Thresholds {
 struct Alerts {
     /// PrometheusRule name.
     name: String,
-    /// Whether a ServiceMonitor scrapes PGO's exporter (PGO plants).
-    service_monitor: bool,
+    /// Whether a PodMonitor scrapes PGO's exporter sidecars (PGO plants).
+    pod_monitor: bool,
     /// The runbook in the GitOps repository: `runbooks/<plant>.md`; a shared platform has none
     /// of its own, its alerts point at the runbooks of its tenants (`runbooks/`).
     runbook: String,
@@ -631,10 +685,6 @@ fn pgbackrest(ctx: &PlantCtx) -> PgBackRest {
             options: global,
         },
         IniSection {
-            name: "global:archive-push".into(),
-            options: vec![opt("process-max", "2".into())],
-        },
-        IniSection {
             name: STANZA.into(),
             options: vec![
                 opt(
@@ -772,6 +822,119 @@ fn rule(
     }
 }
 
+/// `time() - last success > age`, or, before any success, `time() - creation > age`, of the
+/// CronJob `cronjob` in the plant's namespace (kube-state-metrics).
+fn cronjob_age_expr(ctx: &PlantCtx, cronjob: &str, age: u64) -> String {
+    let sel = format!("{}, cronjob=\"{cronjob}\"", ns(ctx));
+    format!(
+        "(time() - max by (namespace, cronjob) (kube_cronjob_status_last_successful_time{{{sel}}}) > {age}) or (time() - max by (namespace, cronjob) (kube_cronjob_created{{{sel}}}) > {age} unless on (namespace, cronjob) kube_cronjob_status_last_successful_time{{{sel}}})"
+    )
+}
+
+/// The filestore backup's alert: the CronJob controller records `status.lastSuccessfulTime`
+/// only when a run's `aws s3 sync` completed. Threshold: the longest gap between scheduled
+/// runs + start deadline + run deadline.
+fn filestore_rule(ctx: &PlantCtx, f: &FilestoreBackup, gap: u64) -> (AlertRule, u64) {
+    let age = gap + f.starting_deadline_s + f.active_deadline_s;
+    let r = rule(
+        "FilestoreBackupTooOld",
+        cronjob_age_expr(ctx, FILESTORE_BACKUP, age),
+        0,
+        "warning",
+        "No successful filestore backup within the expected period",
+        format!(
+            "The last successful filestore backup of {} ended {{{{ $value | humanizeDuration }}}} ago; expected at most {} (longest gap between scheduled backups {} + start deadline {} + run deadline {}). Attachments written since are not in the backup bucket.",
+            who(ctx),
+            fmt_duration(age),
+            fmt_duration(gap),
+            fmt_duration(f.starting_deadline_s),
+            fmt_duration(f.active_deadline_s)
+        ),
+    );
+    (r, age)
+}
+
+/// One cron for the union of `crons` (5-field, UTC, day of month and month `*`): their fire
+/// times over a week must share one minute, and every day that has any must have the same
+/// hours; `None` otherwise.
+fn union_cron(crons: &[&str]) -> Option<String> {
+    use chrono::{Datelike, Timelike};
+    use std::collections::BTreeSet;
+    let start = epoch();
+    let end = start + chrono::Duration::days(7);
+    let mut minutes = BTreeSet::new();
+    let mut by_day: BTreeMap<u32, BTreeSet<u32>> = BTreeMap::new();
+    for c in crons {
+        let f: Vec<&str> = c.split_whitespace().collect();
+        if f.len() != 5 || f[2] != "*" || f[3] != "*" {
+            return None;
+        }
+        for t in parse_cron(c)?
+            .iter_after(start)
+            .take_while(|t| *t < end)
+            .take(20_000)
+        {
+            minutes.insert(t.minute());
+            by_day
+                .entry(t.weekday().num_days_from_sunday())
+                .or_default()
+                .insert(t.hour());
+        }
+    }
+    let [minute] = minutes.into_iter().collect::<Vec<_>>()[..] else {
+        return None;
+    };
+    let hours = by_day.values().next()?.clone();
+    if by_day.values().any(|h| *h != hours) {
+        return None;
+    }
+    let list =
+        |xs: &mut dyn Iterator<Item = u32>| xs.map(|x| x.to_string()).collect::<Vec<_>>().join(",");
+    let days = if by_day.len() == 7 {
+        "*".to_string()
+    } else {
+        list(&mut by_day.keys().copied())
+    };
+    Some(format!(
+        "{minute} {} * * {days}",
+        list(&mut hours.into_iter())
+    ))
+}
+
+/// The filestore backup of an environment that runs its own Odoo; `None` without a repository.
+fn filestore_backup(ctx: &PlantCtx, prefix: &str) -> Option<(FilestoreBackup, u64)> {
+    let b = &ctx.backup;
+    let repo1 = b.repos.iter().find(|r| r.index == 1)?;
+    let mut crons = vec![b.full_schedule.as_str(), b.diff_schedule.as_str()];
+    if !b.incr_schedule.is_empty() {
+        crons.push(b.incr_schedule.as_str());
+    }
+    let schedule = union_cron(&crons).unwrap_or_else(|| {
+        if b.incr_schedule.is_empty() {
+            b.diff_schedule.clone()
+        } else {
+            b.incr_schedule.clone()
+        }
+    });
+    let gap = longest_gap(&[schedule.as_str()], &Utc, 14).unwrap_or(86_400);
+    Some((
+        FilestoreBackup {
+            name: FILESTORE_BACKUP.into(),
+            schedule,
+            starting_deadline_s: FILESTORE_STARTING_DEADLINE_S,
+            active_deadline_s: gap.max(3600),
+            image_path: AWS_CLI_IMAGE.into(),
+            resources: Resources::new(50, 128 * MI, 500, 512 * MI),
+            role_arn: ctx.names.backup_role_arn.clone(),
+            mount: DATA_DIR.into(),
+            source: FILESTORE_DIR.into(),
+            destination: format!("s3://{}/{prefix}", repo1.bucket),
+            region: repo1.cloud_region.clone(),
+        },
+        gap,
+    ))
+}
+
 /// Restore-test alerts, read from kube-state-metrics: the CronJob controller sets
 /// `status.lastSuccessfulTime` only when a Job of the CronJob completes, and the Job completes
 /// only when the restore and the smoke check passed.
@@ -780,9 +943,7 @@ fn restore_rules(ctx: &PlantCtx, age: u64, deadline: u64) -> Vec<AlertRule> {
     vec![
         rule(
             "RestoreTestTooOld",
-            format!(
-                "(time() - max by (namespace, cronjob) (kube_cronjob_status_last_successful_time{{{sel}}}) > {age}) or (time() - max by (namespace, cronjob) (kube_cronjob_created{{{sel}}}) > {age} unless on (namespace, cronjob) kube_cronjob_status_last_successful_time{{{sel}}})"
-            ),
+            cronjob_age_expr(ctx, RESTORE_TEST, age),
             0,
             "warning",
             "No successful restore test within the expected period",
@@ -991,7 +1152,7 @@ fn pgo_alerts(ctx: &PlantCtx, pgb: &PgBackRest, restore_age: u64, deadline: u64)
     rules.extend(restore_rules(ctx, restore_age, deadline));
     Alerts {
         name: "database".into(),
-        service_monitor: true,
+        pod_monitor: true,
         runbook: runbook(ctx),
         rules,
         thresholds: Thresholds {
@@ -1001,6 +1162,7 @@ fn pgo_alerts(ctx: &PlantCtx, pgb: &PgBackRest, restore_age: u64, deadline: u64)
             wal_failure_window: wal_window,
             replication_lag,
             restore_test_age: restore_age,
+            filestore_backup_age: 0,
         },
     }
 }
@@ -1008,7 +1170,7 @@ fn pgo_alerts(ctx: &PlantCtx, pgb: &PgBackRest, restore_age: u64, deadline: u64)
 fn rds_alerts(ctx: &PlantCtx, restore_age: u64, deadline: u64) -> Alerts {
     Alerts {
         name: "database".into(),
-        service_monitor: false,
+        pod_monitor: false,
         runbook: runbook(ctx),
         rules: restore_rules(ctx, restore_age, deadline),
         thresholds: Thresholds {
@@ -1018,6 +1180,7 @@ fn rds_alerts(ctx: &PlantCtx, restore_age: u64, deadline: u64) -> Alerts {
             wal_failure_window: 0,
             replication_lag: None,
             restore_test_age: restore_age,
+            filestore_backup_age: 0,
         },
     }
 }
@@ -1134,7 +1297,7 @@ pub(super) fn derive(ctx: &mut PlantCtx, p: &ResolvedPlant) {
         deadline_s: 1800,
         resources: Resources::new(10, 32 * MI, 100, 128 * MI),
     };
-    let derived = if pgo {
+    let mut derived = if pgo {
         let pgb = pgbackrest(ctx);
         let restore_role = role_arn(ctx, &format!("{}-restore-test", ctx.names.backup_role));
         let mut test = runner(
@@ -1151,6 +1314,8 @@ pub(super) fn derive(ctx: &mut PlantCtx, p: &ResolvedPlant) {
             restore_test: Some(test),
             // A shared platform has no database of its own: its tenants' Jobs create theirs.
             setup: (!ctx.platform).then(|| setup("prepare-database".into(), "Sync", "1")),
+            filestore_backup: None,
+            filestore_prefix: None,
         }
     } else if managed {
         let instance = format!("{}-{}", ctx.name, ctx.env);
@@ -1169,6 +1334,8 @@ pub(super) fn derive(ctx: &mut PlantCtx, p: &ResolvedPlant) {
             alerts: Some(rds_alerts(ctx, age, deadline)),
             restore_test: Some(test),
             setup: None,
+            filestore_backup: None,
+            filestore_prefix: None,
         }
     } else {
         Derived {
@@ -1181,8 +1348,28 @@ pub(super) fn derive(ctx: &mut PlantCtx, p: &ResolvedPlant) {
                 "PreSync",
                 "-1",
             )),
+            filestore_backup: None,
+            filestore_prefix: None,
         }
     };
+    // Every environment that runs its own Odoo backs its filestore up (a `shared` tenant's
+    // files are a directory of its platform's filestore, backed up with it).
+    if !shared {
+        let prefix = if ctx.platform {
+            format!("filestore/platform/{}/", ctx.name)
+        } else {
+            format!("filestore/{}/{}/", ctx.name, ctx.env)
+        };
+        if let Some((f, gap)) = filestore_backup(ctx, &prefix) {
+            if let Some(a) = derived.alerts.as_mut() {
+                let (r, age) = filestore_rule(ctx, &f, gap);
+                a.rules.push(r);
+                a.thresholds.filestore_backup_age = age;
+            }
+            derived.filestore_backup = Some(f);
+        }
+        derived.filestore_prefix = Some(prefix);
+    }
     if let Ok(v) = serde_json::to_value(derived) {
         ctx.derived.insert("database".into(), v);
     }
@@ -1230,10 +1417,10 @@ pub(super) fn outputs(p: &PlantCtx, scope: Scope, out: &mut Vec<Output>) {
             "prometheusrule-database.yaml".into(),
             "kubernetes/prometheusrule-database.yaml.j2",
         ));
-        if alerts.get("service_monitor") == Some(&Value::Bool(true)) {
+        if alerts.get("pod_monitor") == Some(&Value::Bool(true)) {
             out.push(k8s(
-                "servicemonitor-postgres-exporter.yaml".into(),
-                "kubernetes/servicemonitor-postgres-exporter.yaml.j2",
+                "podmonitor-postgres-exporter.yaml".into(),
+                "kubernetes/podmonitor-postgres-exporter.yaml.j2",
             ));
         }
     }
@@ -1261,6 +1448,16 @@ pub(super) fn outputs(p: &PlantCtx, scope: Scope, out: &mut Vec<Output>) {
                 "kubernetes/rolebinding-restore-test.yaml.j2",
             ));
         }
+    }
+    if present("filestore_backup") {
+        out.push(k8s(
+            format!("cronjob-{FILESTORE_BACKUP}.yaml"),
+            "kubernetes/cronjob-filestore-backup.yaml.j2",
+        ));
+        out.push(k8s(
+            format!("serviceaccount-{FILESTORE_BACKUP}.yaml"),
+            "kubernetes/serviceaccount-filestore-backup.yaml.j2",
+        ));
     }
     if let Some(name) = d
         .get("setup")
@@ -1338,6 +1535,28 @@ mod tests {
         );
         assert_eq!(shift_cron("*/5 * * * *", 1), None);
         assert_eq!(shift_cron("0 1,2 * * 0", 1), None);
+    }
+
+    #[test]
+    fn backup_times_merge_into_one_cron_when_one_cron_can_say_them() {
+        // Full Sunday, differentials the other days, incrementals: every day the same hours.
+        assert_eq!(
+            union_cron(&["0 3 * * 0", "0 3 * * 1,2,3,4,5,6", "0 15 * * *"]).as_deref(),
+            Some("0 3,15 * * *")
+        );
+        assert_eq!(
+            union_cron(&["0 17 * * 6", "0 17 * * 0,1,2,3,4,5"]).as_deref(),
+            Some("0 17 * * *")
+        );
+        // Weekdays only.
+        assert_eq!(
+            union_cron(&["30 1 * * 1", "30 1 * * 2,3,4,5"]).as_deref(),
+            Some("30 1 * * 1,2,3,4,5")
+        );
+        // Two minutes, or other hours on Sunday: no single cron.
+        assert_eq!(union_cron(&["0 3 * * 0", "30 3 * * 1,2,3,4,5,6"]), None);
+        assert_eq!(union_cron(&["0 3 * * 0", "0 4 * * 1,2,3,4,5,6"]), None);
+        assert_eq!(union_cron(&["0 3 1 * *"]), None);
     }
 
     #[test]

@@ -10,31 +10,43 @@
 //!    container that declares nothing ([`derive`] computes both, with their arithmetic);
 //! 3. NetworkPolicies, one per file: default deny, then one allow per need (DNS, Traefik to
 //!    Odoo, Odoo and the database setup Job to the database, Odoo to its cache and SMTP,
-//!    PostgreSQL to the API server and to object storage, the restore test to the API server
-//!    or the RDS API, monitoring, each integration);
+//!    Odoo Enterprise to the internet on HTTPS (subscription server), the filestore backup to
+//!    object storage, PostgreSQL to the API server and to object storage, the restore test to
+//!    the API server or the RDS API, monitoring, each integration the pods can serve);
 //! 4. the Odoo ServiceAccount and one Role and RoleBinding per fleet identity group
 //!    (`admin`, `operate`, `view`), the owner team joining `operate`;
 //! 5. ExternalSecrets that reference secret-store keys (never values): the pgBackRest
-//!    repository cipher passphrases, the RDS master credentials, the Redis password.
+//!    repository cipher passphrases, the RDS master credentials (the secret RDS creates and
+//!    rotates, found by its tag), the Redis password.
 
-use super::{Check, IntegrationCtx, Output, PlantCtx, Scope, plant_path};
+use super::{Check, IntegrationCtx, Output, PlantCtx, Scope, helm, plant_path};
 use crate::ResolvedPlant;
-use crate::units::{fmt_bytes, fmt_cpu};
+use crate::units::{cpu_millis, fmt_bytes, fmt_cpu, quantity as parse_quantity};
 use serde::Serialize;
 use serde_json::{Value, json};
 
 const MI: u64 = 1024 * 1024;
 const GI: u64 = 1024 * MI;
 
-/// Pods of a bitnami Redis `replication` release: one master and the chart's default
-/// `replica.replicaCount` of 3 (redis.md §4).
-const REDIS_REPLICATION_PODS: u64 = 4;
-/// Size of one Redis volume: the chart's default `persistence.size` (redis.md §4).
-const REDIS_VOLUME: u64 = 8 * GI;
 /// Memory limit a restore test may use (the quota counts 2Gi for it, `resolve/sizing.rs`).
 const RESTORE_TEST_MEMORY: u64 = 2 * GI;
 /// `limit_memory_soft` per Odoo process, as `resolve/sizing.rs` sizes the cron pod.
 const ODOO_SOFT: u64 = 640 * MI;
+/// What the LimitRange gives a container that declares nothing (CPU millicores, bytes): also
+/// what the quota counts for a container whose limits another family does not expose.
+const DEFAULT_LIMIT: (u64, u64) = (500, 512 * MI);
+/// Limits of the filestore backup CronJob's pod (the database family's `filestore-backup`,
+/// which syncs the filestore to object storage), when `plant.derived.database` does not say:
+/// 500m/512Mi.
+const FILESTORE_BACKUP_LIMIT: (u64, u64) = (500, 512 * MI);
+/// Private and link-local ranges every "internet" egress rule leaves out: the cluster, the
+/// VPC, on-premises networks and the instance metadata service.
+const PRIVATE_RANGES: [&str; 4] = [
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "169.254.0.0/16",
+];
 
 /// The secret store every ExternalSecret reads from (a ClusterSecretStore in `clusters/`).
 const SECRET_STORE: &str = "aws-secrets-manager";
@@ -45,8 +57,6 @@ const SECRET_REFRESH: &str = "1h";
 /// `plant.derived.kubernetes`: values only the Kubernetes templates need.
 #[derive(Debug, Clone, Serialize)]
 struct KubernetesDerived {
-    /// The namespace's ResourceQuota.
-    quota: QuotaCtx,
     /// The namespace's LimitRange.
     limits: LimitsCtx,
     /// Secret-store keys the ExternalSecrets reference, without the `<org>/` the template
@@ -54,19 +64,26 @@ struct KubernetesDerived {
     secrets: SecretsCtx,
 }
 
-/// ResourceQuota `spec.hard`.
+/// ResourceQuota `spec.hard`: the item of `resourcequota-plant-quota.yaml`. Computed in
+/// [`outputs`], once every family has derived its values, from the limits the families render
+/// (`plant.derived.odoo`, `plant.derived.database`, the Redis values of `helm`), so that the
+/// quota admits exactly the pods the plant can run at once.
 #[derive(Debug, Clone, Serialize)]
 struct QuotaCtx {
-    /// `requests.cpu` and `limits.cpu`: `plant.quota_cpu` (`resolve/sizing.rs`: web pods at
-    /// the HPA maximum plus rollout surge, cron, PostgreSQL, Redis, restore test). Requests
-    /// never exceed limits, so the same figure bounds both.
+    /// `requests.cpu` and `limits.cpu`: the sum over [`QuotaCtx::parts`] of pods × CPU limit
+    /// of one pod. Requests never exceed limits, so the same figure bounds both.
     cpu: String,
-    /// `requests.memory` and `limits.memory`: `plant.quota_memory`, same rule.
+    /// `requests.memory` and `limits.memory`: the same sum for memory.
     memory: String,
+    /// The fleet capacity check's figure (`plant.quota_cpu`, `resolve/sizing.rs`), for the
+    /// comment: it may differ from [`QuotaCtx::cpu`].
+    sizing_cpu: String,
+    /// The same for memory (`plant.quota_memory`).
+    sizing_memory: String,
     /// `pods`: every pod the plant can run at once.
     pods: u64,
-    /// How `pods` was counted.
-    pods_detail: String,
+    /// What each kind of pod adds, in the comment of the file.
+    parts: Vec<QuotaPart>,
     /// `persistentvolumeclaims`.
     pvcs: u64,
     /// How `pvcs` was counted.
@@ -77,6 +94,41 @@ struct QuotaCtx {
     storage_bytes: u64,
     /// How `storage` was summed.
     storage_detail: String,
+}
+
+/// One kind of pod the quota counts: `pods` pods with the limits of one pod.
+#[derive(Debug, Clone, Serialize)]
+struct QuotaPart {
+    /// What they are (`12 web (HPA max 10 + surge 2)`).
+    what: String,
+    /// How many can run at once.
+    pods: u64,
+    /// CPU limit of one pod (its containers' limits summed), millicores.
+    cpu_m: u64,
+    /// Memory limit of one pod, bytes.
+    memory: u64,
+    /// `12 × (2 cpu, 3200Mi) = 24 cpu, 37.5Gi`.
+    line: String,
+}
+
+impl QuotaPart {
+    fn new(what: impl Into<String>, pods: u64, (cpu_m, memory): (u64, u64)) -> Self {
+        let what = what.into();
+        let line = format!(
+            "{what}: {pods} × ({} cpu, {}) = {} cpu, {}",
+            fmt_cpu(cpu_m),
+            fmt_bytes(memory),
+            fmt_cpu(pods * cpu_m),
+            fmt_bytes(pods * memory)
+        );
+        Self {
+            what,
+            pods,
+            cpu_m,
+            memory,
+            line,
+        }
+    }
 }
 
 /// LimitRange `type: Container`.
@@ -119,10 +171,30 @@ struct SecretsCtx {
     /// the YAML as a quoted string): `[global]` and one `repoN-cipher-pass={{ .repoN }}` line
     /// per repository.
     pgbackrest_conf: String,
-    /// RDS master credentials (JSON with `username` and `password`), managed databases only.
-    rds_master: Option<String>,
+    /// The RDS master user secret, managed databases only.
+    rds: Option<RdsSecret>,
     /// Redis password, when Redis is rendered.
     redis_password: Option<String>,
+}
+
+/// How the ExternalSecret finds the RDS master user secret. Terraform sets
+/// `manage_master_user_password`: RDS creates the secret itself, names it `rds!db-<uuid>`
+/// (unknown before the apply) and rotates it every 7 days, so no fixed key can name it. RDS
+/// tags it `aws:rds:primaryDBInstanceArn` = the instance's ARN, which is known: the
+/// ExternalSecret finds it by that tag (`dataFrom[].find.tags`), renames the one key found
+/// (the secret's name) to [`RdsSecret::key`] (`rewrite[].regexp`), and its template takes
+/// `username` and `password` out of the secret's JSON.
+#[derive(Debug, Clone, Serialize)]
+struct RdsSecret {
+    /// The RDS instance identifier, `<plant>-<env>` (the Terraform `identifier`); the
+    /// template writes the ARN `arn:aws:rds:<cloud region>:<account>:db:<identifier>`.
+    instance: String,
+    /// The data key the found secret is renamed to.
+    key: String,
+    /// ESO template (engine v2) of the `username` key: `{{ (index . "rds-master" | fromJson).username }}`.
+    username: String,
+    /// ESO template of the `password` key.
+    password: String,
 }
 
 /// One repository's cipher passphrase.
@@ -142,42 +214,137 @@ fn round_up(v: u64, to: u64) -> u64 {
     v.div_ceil(to) * to
 }
 
-/// Counts pods, PVCs and storage (DESIGN §4.2–§4.3, reference/kubernetes.md §4: the quota sums
-/// every pod, Jobs of CronJobs included).
-fn quota(ctx: &PlantCtx, p: &ResolvedPlant) -> QuotaCtx {
-    let o = &p.odoo;
-    let max = u64::from(o.max_replicas.value);
+/// The limits of one container as a family renders them: `{limits: {cpu, memory}}` (database)
+/// or `{cpu_limit, memory_limit}` (odoo), at `pointer` under `root`. A container whose limits
+/// cannot be read counts as the LimitRange default, what Kubernetes would give it.
+fn container_limits(root: Option<&Value>, pointer: &str) -> (u64, u64) {
+    let Some(r) = root.and_then(|v| v.pointer(pointer)) else {
+        return DEFAULT_LIMIT;
+    };
+    let cpu = r
+        .pointer("/limits/cpu")
+        .or_else(|| r.get("cpu_limit"))
+        .and_then(Value::as_str)
+        .and_then(|c| cpu_millis(c).ok())
+        .unwrap_or(DEFAULT_LIMIT.0);
+    let mem = r
+        .pointer("/limits/memory")
+        .or_else(|| r.get("memory_limit"))
+        .and_then(Value::as_str)
+        .and_then(|m| parse_quantity(m).ok())
+        .unwrap_or(DEFAULT_LIMIT.1);
+    (cpu, mem)
+}
+
+/// The sum of several containers' limits: one pod.
+fn pod(containers: &[(u64, u64)]) -> (u64, u64) {
+    containers
+        .iter()
+        .fold((0, 0), |(c, m), (cc, mm)| (c + cc, m + mm))
+}
+
+/// Counts pods, CPU, memory, PVCs and storage (DESIGN §4.2–§4.3, reference/kubernetes.md §4:
+/// the quota sums every pod that can run at once, Jobs of CronJobs included), from the limits
+/// the other families render. Runs after every family's `derive`.
+fn quota(p: &PlantCtx) -> QuotaCtx {
+    let odoo = p.derived.get("odoo");
+    let db = p.derived.get("database");
+    let pgo = !p.database.managed && !p.database.shared;
+    let max = u64::from(p.odoo.max_replicas);
     // A Deployment's default rolling update surges 25 % of its replicas, rounded up: the rule
     // `resolve/sizing.rs` counts for connections and quota.
     let surge = max.div_ceil(4);
-    let mut pods = vec![
-        (max + surge, format!("{max} web (HPA max) + {surge} surge")),
-        (2, "cron 1 + 1 during a rollout".to_string()),
-        (1, "upgrade Job (PreSync)".to_string()),
+    let mut parts = vec![
+        QuotaPart::new(
+            format!("web (HPA max {max} + surge {surge})"),
+            max + surge,
+            container_limits(odoo, "/web/resources"),
+        ),
+        // The cron Deployment is `Recreate`: never two at once.
+        QuotaPart::new("cron", 1, container_limits(odoo, "/cron/resources")),
+        // An Argo CD Sync hook, beside the running web pods.
+        QuotaPart::new(
+            "upgrade Job (Sync hook)",
+            1,
+            container_limits(odoo, "/upgrade/pod/resources"),
+        ),
     ];
-    if in_cluster_db(p) {
-        pods.push((1, "database setup Job".to_string()));
+    if db
+        .and_then(|d| d.get("setup"))
+        .is_some_and(|s| !s.is_null())
+    {
+        parts.push(QuotaPart::new(
+            "database setup Job",
+            1,
+            container_limits(db, "/setup/resources"),
+        ));
     }
-    let mut pvcs = vec![(1, "filestore".to_string())];
-    let filestore = p.database.filestore.value;
-    let mut storage = vec![(filestore, format!("filestore {}", fmt_bytes(filestore)))];
-    if in_cluster_db(p) {
-        let inst = u64::from(p.database.instances.value);
-        let repos = p.backup.repos.len() as u64;
-        let data = p.database.storage.value;
-        pods.push((inst, format!("{inst} PostgreSQL")));
-        pods.push((1, "pgBackRest repo host".to_string()));
-        pods.push((
+    let repos = p.backup.repos.len() as u64;
+    if pgo {
+        let instance = pod(&[
+            container_limits(db, "/postgres/database"),
+            container_limits(db, "/postgres/cert_copy"),
+            container_limits(db, "/postgres/pgbackrest"),
+            container_limits(db, "/postgres/pgbackrest_config"),
+            container_limits(db, "/postgres/exporter"),
+        ]);
+        parts.push(QuotaPart::new(
+            "PostgreSQL instance (database + 4 sidecars)",
+            u64::from(p.database.instances),
+            instance,
+        ));
+        // PGO creates a pgBackRest repo host only for a volume repository: S3 repositories
+        // have none. Backups run as Jobs: one scheduled per repository at a time (pgBackRest
+        // holds a lock per repository), and the replica-create or a manual backup.
+        parts.push(QuotaPart::new(
+            format!("backup Job ({repos} repo + replica-create/manual)"),
             repos + 1,
-            format!(
-                "{} backup Jobs ({repos} repos + stanza/replica create)",
-                repos + 1
-            ),
+            container_limits(db, "/postgres/backup_job"),
         ));
-        pods.push((
-            3,
-            "restore test 3 (CronJob, throw-away instance, its restore Job)".to_string(),
+    }
+    // The restore test: its runner and, with PGO, the throw-away PostgresCluster (its restore
+    // Job, then its instance: database + replication-cert-copy), read from its manifest.
+    let runner = container_limits(db, "/restore_test/resources");
+    parts.push(QuotaPart::new("restore test runner", 1, runner));
+    if pgo {
+        let manifest: Option<Value> = db
+            .and_then(|d| d.pointer("/restore_test/manifest"))
+            .and_then(Value::as_str)
+            .and_then(|m| serde_json::from_str(m).ok());
+        let m = manifest.as_ref();
+        parts.push(QuotaPart::new(
+            "restore test restore Job",
+            1,
+            container_limits(m, "/spec/dataSource/pgbackrest/resources"),
         ));
+        parts.push(QuotaPart::new(
+            "restore test instance (database + replication-cert-copy)",
+            1,
+            pod(&[
+                container_limits(m, "/spec/instances/0/resources"),
+                container_limits(m, "/spec/instances/0/sidecars/replicaCertCopy/resources"),
+            ]),
+        ));
+    }
+    let filestore_backup = if db
+        .and_then(|d| d.pointer("/filestore_backup/resources"))
+        .is_some()
+    {
+        container_limits(db, "/filestore_backup/resources")
+    } else {
+        FILESTORE_BACKUP_LIMIT
+    };
+    parts.push(QuotaPart::new(
+        "filestore backup CronJob",
+        1,
+        filestore_backup,
+    ));
+    let mut pvcs = vec![(1, "filestore".to_string())];
+    let filestore = parse_quantity(&p.database.filestore).unwrap_or(0);
+    let mut storage = vec![(filestore, format!("filestore {}", fmt_bytes(filestore)))];
+    if pgo {
+        let inst = u64::from(p.database.instances);
+        let data = p.database.storage_bytes;
         pvcs.push((inst, format!("{inst} PostgreSQL data")));
         pvcs.push((1, "restore test data".to_string()));
         storage.push((
@@ -185,26 +352,49 @@ fn quota(ctx: &PlantCtx, p: &ResolvedPlant) -> QuotaCtx {
             format!("{inst} PostgreSQL × {}", fmt_bytes(data)),
         ));
         storage.push((data, format!("restore test {}", fmt_bytes(data))));
-    } else {
-        // The RDS restore test restores to a new RDS instance: one runner pod, no volume.
-        pods.push((1, "restore test CronJob".to_string()));
     }
-    if let Some(r) = &p.redis {
-        let n = if r.architecture.value == "replication" {
-            REDIS_REPLICATION_PODS
+    if let Some(r) = helm::redis_values(p) {
+        let replication = r.architecture == "replication";
+        let replicas = if replication {
+            u64::from(r.replica_count)
         } else {
-            1
+            0
         };
-        pods.push((n, format!("{n} Redis")));
-        if r.persistence.value {
+        let n = 1 + replicas;
+        let limit = |cpu: &str, mem: &str| {
+            (
+                cpu_millis(cpu).unwrap_or(DEFAULT_LIMIT.0),
+                parse_quantity(mem).unwrap_or(DEFAULT_LIMIT.1),
+            )
+        };
+        let redis_pod = pod(&[
+            limit(&r.resources.cpu_limit, &r.resources.memory_limit),
+            limit(&r.exporter.cpu_limit, &r.exporter.memory_limit),
+        ]);
+        parts.push(QuotaPart::new(
+            format!("Redis (master + {replicas} replicas, redis + metrics sidecar)"),
+            n,
+            redis_pod,
+        ));
+        if r.persistence {
+            let size = parse_quantity(&r.persistence_size).unwrap_or(0);
             pvcs.push((n, format!("{n} Redis")));
-            storage.push((
-                n * REDIS_VOLUME,
-                format!("{n} Redis × {}", fmt_bytes(REDIS_VOLUME)),
-            ));
+            storage.push((n * size, format!("{n} Redis × {}", fmt_bytes(size))));
         }
     }
-    pods.push((2, "2 Jobs started by hand from CronJobs".to_string()));
+    // Jobs started by hand from CronJobs (`kubectl create job --from`), which no
+    // concurrencyPolicy stops: one filestore backup and one restore test runner.
+    parts.push(QuotaPart::new(
+        "filestore backup started by hand",
+        1,
+        filestore_backup,
+    ));
+    parts.push(QuotaPart::new("restore test started by hand", 1, runner));
+
+    let pods = parts.iter().map(|x| x.pods).sum();
+    let cpu_m: u64 = parts.iter().map(|x| x.pods * x.cpu_m).sum();
+    // Memory rounded up to a mebibyte so the quantity stays readable.
+    let memory = round_up(parts.iter().map(|x| x.pods * x.memory).sum(), MI);
     let sum = |v: &[(u64, String)]| v.iter().map(|(n, _)| n).sum::<u64>();
     let text = |v: &[(u64, String)]| {
         v.iter()
@@ -214,10 +404,12 @@ fn quota(ctx: &PlantCtx, p: &ResolvedPlant) -> QuotaCtx {
     };
     let storage_bytes = round_up(sum(&storage), GI);
     QuotaCtx {
-        cpu: ctx.quota_cpu.clone(),
-        memory: ctx.quota_memory.clone(),
-        pods: sum(&pods),
-        pods_detail: format!("{} = {}", text(&pods), sum(&pods)),
+        cpu: fmt_cpu(cpu_m),
+        memory: fmt_bytes(memory),
+        sizing_cpu: p.quota_cpu.clone(),
+        sizing_memory: p.quota_memory.clone(),
+        pods,
+        parts,
         pvcs: sum(&pvcs),
         pvcs_detail: format!("{} = {}", text(&pvcs), sum(&pvcs)),
         storage: fmt_bytes(storage_bytes),
@@ -297,15 +489,24 @@ fn secrets(ctx: &PlantCtx, p: &ResolvedPlant) -> SecretsCtx {
         refresh_interval: SECRET_REFRESH.into(),
         pgbackrest,
         pgbackrest_conf: conf,
-        rds_master: p.database.managed.then(|| format!("{base}/rds-master")),
+        rds: p.database.managed.then(|| {
+            let key = "rds-master";
+            let field = |f: &str| format!("{{{{ (index . \"{key}\" | fromJson).{f} }}}}");
+            RdsSecret {
+                instance: format!("{}-{}", ctx.name, ctx.env),
+                key: key.into(),
+                username: field("username"),
+                password: field("password"),
+            }
+        }),
         redis_password: p.redis.is_some().then(|| format!("{base}/redis-password")),
     }
 }
 
-/// Values only the Kubernetes templates need: the quota, the limits and the secret keys.
+/// Values only the Kubernetes templates need: the limits and the secret keys (the quota is
+/// computed in [`outputs`], from what the other families derive).
 pub(super) fn derive(ctx: &mut PlantCtx, p: &ResolvedPlant) {
     let d = KubernetesDerived {
-        quota: quota(ctx, p),
         limits: limits(p),
         secrets: secrets(ctx, p),
     };
@@ -333,12 +534,14 @@ struct IntegrationPolicy {
 
 /// The rules an integration needs, if any: inbound HTTPS arrives through Traefik (covered by
 /// the Traefik policy); a `postgres-readonly` peer reads the in-cluster database on 5432 (an
-/// RDS database is reached through its security group, rendered by Terraform).
+/// RDS database is reached through its security group, rendered by Terraform). Inbound
+/// `sftp`, `mqtt` or `amqp` opens nothing: Odoo listens on 8069 and 8072 only, so no pod of
+/// the plant could answer on the integration's port (the compiler should warn about such an
+/// integration; a rule here would only be a hole).
 fn integration_policy(i: &IntegrationCtx, in_cluster_db: bool) -> Option<IntegrationPolicy> {
     let (pods, port, ingress) = match i.protocol.as_str() {
         "postgres-readonly" => ("postgres", 5432, i.inbound && in_cluster_db),
-        "https" => ("odoo", i.port, false),
-        _ => ("odoo", i.port, i.inbound),
+        _ => ("odoo", i.port, false),
     };
     let egress = i.outbound && pods == "odoo";
     (ingress || egress).then(|| IntegrationPolicy {
@@ -370,7 +573,7 @@ pub(super) fn outputs(p: &PlantCtx, scope: Scope, out: &mut Vec<Output>) {
     push(
         "resourcequota-plant-quota.yaml",
         "resourcequota",
-        Value::Null,
+        serde_json::to_value(quota(p)).unwrap_or(Value::Null),
     );
     push("limitrange-plant-limits.yaml", "limitrange", Value::Null);
 
@@ -407,6 +610,21 @@ pub(super) fn outputs(p: &PlantCtx, scope: Scope, out: &mut Vec<Output>) {
         "networkpolicy-odoo-to-smtp.yaml",
         "networkpolicy-odoo-to-smtp",
         Value::Null,
+    );
+    // Odoo Enterprise checks its subscription with Odoo's servers (and the IAP services) over
+    // HTTPS; Community calls out for nothing the plant needs.
+    if p.odoo.edition == "enterprise" {
+        push(
+            "networkpolicy-odoo-to-internet-https.yaml",
+            "networkpolicy-odoo-to-internet-https",
+            json!({ "except": PRIVATE_RANGES }),
+        );
+    }
+    // Every plant that runs its own Odoo backs its filestore up to object storage.
+    push(
+        "networkpolicy-filestore-backup-to-object-storage.yaml",
+        "networkpolicy-filestore-backup-to-object-storage",
+        json!({ "except": PRIVATE_RANGES }),
     );
     if in_cluster_db {
         for name in [

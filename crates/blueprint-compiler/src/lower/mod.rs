@@ -829,12 +829,13 @@ pub fn lower(fleet: &Fleet, plants: &[ResolvedPlant], platforms: &[ResolvedPlant
     let mut outputs = Vec::new();
     for (i, p) in ctxs.iter().enumerate() {
         let scope = Scope::Plant(i);
+        let from = outputs.len();
         kubernetes::outputs(p, scope, &mut outputs);
         odoo::outputs(p, scope, &mut outputs);
         traefik::outputs(p, scope, &mut outputs);
         database::outputs(p, scope, &mut outputs);
         helm::outputs(p, scope, &mut outputs);
-        argocd::outputs(p, scope, &mut outputs);
+        argocd::outputs(p, scope, &mut outputs, from);
         terraform::plant_outputs(p, &f, scope, &mut outputs);
     }
     for (i, c) in cls.iter().enumerate() {

@@ -15,6 +15,9 @@
 //! | `horizontalpodautoscaler-<web>.yaml` | when an HPA scales the web Deployment |
 //! | `job-odoo-upgrade.yaml` | always: installs and upgrades the plant's modules when the image or the module list changed |
 //!
+//! A `shared` tenant gets one file, `job-<prefix>odoo-init.yaml` in `odoo-shared`: it installs
+//! the tenant's modules into its database ([`TenantInit`]).
+//!
 //! Decisions where the design and the references are silent (each is also said where it is made):
 //! - One `odoo.conf` for every Odoo process of the plant, written for the web pods
 //!   (`max_cron_threads = 0`); the cron Deployment and the upgrade Job override what differs on
@@ -71,6 +74,8 @@ const WAVE_STORAGE: &str = "-5";
 const WAVE_UPGRADE: &str = "4";
 /// Wave of the Odoo workloads.
 const WAVE_ODOO: &str = "5";
+/// `Gi`.
+const GI: u64 = 1 << 30;
 
 /// checkov CKV_K8S_40 asks for a UID of 10000 or more; Odoo runs as its image's own user.
 const SKIP_HIGH_UID: &str = "CKV_K8S_40=runs as the numeric uid of the image's own odoo user, whose home and data paths it owns (reference/odoo.md §6)";
@@ -190,17 +195,25 @@ struct Upgrade {
     /// platform, whose Job upgrades every database the Odoo role owns (its tenants', each named
     /// as its host, DESIGN §4.2), as Odoo itself lists candidate databases.
     databases: Option<String>,
+    /// The modules, sorted and de-duplicated, separated by commas (`base` when the plant lists
+    /// none): per database, the script passes `--init` for those not installed there and
+    /// `--update` for the installed ones (`--init` of an installed module would reload its data
+    /// in init mode and overwrite its `noupdate` records).
+    modules: String,
+    /// Whether missing modules are installed: yes for a dedicated plant; a shared platform only
+    /// upgrades (which of its addons a tenant installs is the tenant's choice).
+    install: bool,
     /// What the Job records in each database once done, and compares with before doing
-    /// anything: the image reference and the module list (an added module is installed at the
-    /// next sync).
+    /// anything: the image reference and the sorted module list (an added module is installed
+    /// at the next sync; reordering the plant file's list changes nothing).
     record: String,
     /// `ir_config_parameter` key of the record.
     record_key: &'static str,
     /// Seconds the Job may run (an upgrade of every module of a large database stays well
     /// below): a hung upgrade fails the sync instead of holding it forever.
     deadline_s: u32,
-    /// Retries: the first sync of a plant can start the Job before PostgreSQL accepts
-    /// connections; with the Job controller's back-off, 6 retries wait about 10 minutes.
+    /// Retries: none. A failed upgrade is a failed sync for a person to read (its log names the
+    /// module), not something to run again blindly; the script itself waits for PostgreSQL.
     backoff_limit: u32,
 }
 
@@ -247,6 +260,67 @@ struct OdooDerived {
     paths: Paths,
     /// Sync waves.
     waves: Waves,
+}
+
+/// What a `shared` tenant's templates need, in `plant.derived.odoo`.
+#[derive(Debug, Clone, Serialize)]
+struct TenantDerived {
+    /// The database initialisation Job.
+    init: TenantInit,
+}
+
+/// The Job that initialises a `shared` tenant's database (created empty by the PreSync
+/// create-database Job) with the tenant's modules: an Argo CD `Sync` hook of the tenant's
+/// Application in `odoo-shared`, running the platform's image (a tenant's `odoo` values are the
+/// platform's, resolve/odoo.rs) with the platform's `odoo.conf`, filestore and database Secret.
+/// Idempotent: it installs (`--init`) only the tenant's modules not installed yet (all of them
+/// while the database has no `ir_module_module` table), never `--update` (upgrades are the
+/// platform's upgrade Job's), and does nothing when none is missing. Its pods carry the labels
+/// of the platform's upgrade Job so that the platform's NetworkPolicies admit them.
+#[derive(Debug, Clone, Serialize)]
+struct TenantInit {
+    /// `<prefix>odoo-init`.
+    name: String,
+    /// The tenant's labels, `app.kubernetes.io/name: odoo`, `app.kubernetes.io/component:
+    /// upgrade`.
+    labels: BTreeMap<String, String>,
+    /// Container arguments after the image's entrypoint (the script adds `--init` and
+    /// `--database`).
+    args: Vec<String>,
+    /// The tenant's modules, sorted, de-duplicated, comma-separated (`base` when none).
+    modules: String,
+    /// The tenant's database (named as its host).
+    database: String,
+    /// PostgreSQL host, port and role (the platform's).
+    db_host: String,
+    /// Port.
+    db_port: u32,
+    /// Role.
+    db_user: String,
+    /// The platform's Secret of the Odoo role.
+    db_secret: String,
+    /// The platform's `odoo.conf` ConfigMap.
+    config: String,
+    /// The platform's filestore volume (module data may write attachments).
+    filestore: String,
+    /// The platform's Odoo ServiceAccount.
+    service_account: String,
+    /// `IfNotPresent` for an image pinned by digest, else `Always`.
+    pull_policy: &'static str,
+    /// checkov exceptions, as on the platform's workloads.
+    scanner_exceptions: Vec<String>,
+    /// Requests and limits: an Odoo process installing modules, within the platform
+    /// namespace's LimitRange.
+    resources: Resources,
+    /// Sync wave of the hook.
+    wave: &'static str,
+    /// `activeDeadlineSeconds`.
+    deadline_s: u32,
+    /// Retries: a failed run leaves the modules it did not finish uninstalled, and the next
+    /// run installs exactly those.
+    backoff_limit: u32,
+    /// Mount points, as the platform's pods use them.
+    paths: Paths,
 }
 
 /// The Redis session store add-on's settings (`session_redis`, reference/odoo.md §7).
@@ -410,9 +484,103 @@ fn round_up(n: u64, to: u64) -> u64 {
     n.div_ceil(to) * to
 }
 
-/// Values only these templates need, for plants that run their own Odoo.
+/// The modules as Odoo's `--init`/`--update` take them: sorted, de-duplicated, joined by
+/// commas; `base` when there are none.
+fn module_list(modules: &[String]) -> String {
+    let mut m: Vec<&str> = modules.iter().map(String::as_str).collect();
+    m.sort_unstable();
+    m.dedup();
+    if m.is_empty() {
+        "base".into()
+    } else {
+        m.join(",")
+    }
+}
+
+/// Arguments of a one-shot Odoo run (upgrade, tenant initialisation) after the image's
+/// entrypoint, before the script adds `--init`/`--update` and `--database`: no HTTP, no
+/// workers, no crons, stop when done; before 19.0 initialising a database loads demo data
+/// unless told not to.
+fn batch_args(o: &OdooCtx) -> Vec<String> {
+    let mut args = vec!["odoo".to_string()];
+    if o.major <= 18 {
+        args.extend(["--without-demo".into(), "all".into()]);
+    }
+    args.extend([
+        "--stop-after-init".into(),
+        "--no-http".into(),
+        "--workers".into(),
+        "0".into(),
+        "--max-cron-threads".into(),
+        "0".into(),
+    ]);
+    args
+}
+
+/// The initialisation Job of a `shared` tenant's database (see [`TenantInit`]).
+fn derive_tenant(ctx: &mut PlantCtx) {
+    let o = &ctx.odoo;
+    let n = &ctx.names;
+    // The platform's objects: a tenant's names are the platform's (built with an empty
+    // prefix, lower/mod.rs `names`) with the tenant's prefix.
+    let platform = |name: &str| name.strip_prefix(&n.prefix).unwrap_or(name).to_string();
+    let mut labels = ctx.labels.clone();
+    labels.insert("app.kubernetes.io/name".into(), "odoo".into());
+    labels.insert("app.kubernetes.io/component".into(), "upgrade".into());
+    let mut scanner_exceptions = vec![SKIP_HIGH_UID.to_string()];
+    if o.image_digest.is_none() {
+        scanner_exceptions.push(SKIP_DIGEST.into());
+    }
+    let init = TenantInit {
+        name: format!("{}odoo-init", n.prefix),
+        labels,
+        args: batch_args(o),
+        modules: module_list(&o.modules),
+        database: n.db_name.clone(),
+        db_host: n.db_host.clone(),
+        db_port: DB_PORT,
+        db_user: n.db_user.clone(),
+        db_secret: n.db_secret.clone(),
+        config: platform(&n.config),
+        filestore: platform(&n.filestore),
+        service_account: platform(&n.odoo_sa),
+        pull_policy: if o.image_digest.is_some() {
+            "IfNotPresent"
+        } else {
+            "Always"
+        },
+        scanner_exceptions,
+        resources: Resources {
+            cpu_request: fmt_cpu(500),
+            cpu_limit: fmt_cpu(1000),
+            memory_request: quantity(GI),
+            memory_limit: quantity(3 * GI),
+        },
+        wave: WAVE_UPGRADE,
+        deadline_s: 3600,
+        backoff_limit: 2,
+        paths: paths(),
+    };
+    if let Ok(v) = serde_json::to_value(TenantDerived { init }) {
+        ctx.derived.insert("odoo".into(), v);
+    }
+}
+
+fn paths() -> Paths {
+    Paths {
+        conf_dir: CONF_DIR,
+        conf_file: format!("{CONF_DIR}/odoo.conf"),
+        data_dir: DATA_DIR,
+        db_secret_dir: DB_SECRET_DIR,
+        db_password_file: format!("{DB_SECRET_DIR}/password"),
+    }
+}
+
+/// Values only these templates need: for plants that run their own Odoo, the workloads; for a
+/// `shared` tenant, the Job that initialises its database with its modules.
 pub(super) fn derive(ctx: &mut PlantCtx, _p: &ResolvedPlant) {
     if ctx.tenancy == "shared" {
+        derive_tenant(ctx);
         return;
     }
     let o = &ctx.odoo;
@@ -521,33 +689,13 @@ pub(super) fn derive(ctx: &mut PlantCtx, _p: &ResolvedPlant) {
         scanner_exceptions: skips(vec![SKIP_HIGH_UID, SKIP_CRON_LIVENESS, SKIP_CRON_READINESS]),
         termination_grace_s: o.limit_time_real,
     };
-    // `-i` installs the listed modules that are not installed yet (a new database, or a module
-    // added to the plant) and `-u` upgrades the installed ones; both are no-ops for anything
-    // else. An empty list means `base`, whose upgrade upgrades every installed module. A shared
-    // platform only upgrades (`-u`): which of its addons a tenant installs is the tenant's
-    // choice. Before 19.0, initialising a database loads demo data unless told not to. The
-    // Job's script adds `--database` for each database it upgrades.
-    let modules = if o.modules.is_empty() {
-        "base".to_string()
-    } else {
-        o.modules.join(",")
-    };
-    let mut upgrade_args = vec!["odoo".to_string()];
-    if !ctx.platform {
-        upgrade_args.extend(["--init".into(), modules.clone()]);
-    }
-    upgrade_args.extend(["--update".into(), modules.clone()]);
-    if o.major <= 18 {
-        upgrade_args.extend(["--without-demo".into(), "all".into()]);
-    }
-    upgrade_args.extend([
-        "--stop-after-init".into(),
-        "--no-http".into(),
-        "--workers".into(),
-        "0".into(),
-        "--max-cron-threads".into(),
-        "0".into(),
-    ]);
+    // The Job's script reads, per database, which of the modules are installed, and adds
+    // `--init` for the missing ones (a new database, or a module added to the plant),
+    // `--update` for the installed ones and `--database`. An empty list means `base`, whose
+    // upgrade upgrades every installed module. A shared platform only upgrades: which of its
+    // addons a tenant installs is the tenant's choice.
+    let modules = module_list(&o.modules);
+    let upgrade_args = batch_args(o);
     let upgrade = Upgrade {
         // The Job fits in the quota's rollout surge (at least one web pod), which is free
         // while it runs: the Deployments roll in the next wave.
@@ -565,9 +713,11 @@ pub(super) fn derive(ctx: &mut PlantCtx, _p: &ResolvedPlant) {
         },
         databases: (!ctx.platform).then(|| n.db_name.clone()),
         record: format!("{} {modules}", o.image),
+        modules,
+        install: !ctx.platform,
         record_key: UPGRADE_RECORD_KEY,
         deadline_s: 7200,
-        backoff_limit: 6,
+        backoff_limit: 0,
     };
     let derived = OdooDerived {
         conf_hash: format!("{:016x}", fnv1a(&conf_text)),
@@ -615,13 +765,7 @@ pub(super) fn derive(ctx: &mut PlantCtx, _p: &ResolvedPlant) {
             http: HTTP_PORT,
             websocket: GEVENT_PORT,
         },
-        paths: Paths {
-            conf_dir: CONF_DIR,
-            conf_file: format!("{CONF_DIR}/odoo.conf"),
-            data_dir: DATA_DIR,
-            db_secret_dir: DB_SECRET_DIR,
-            db_password_file: format!("{DB_SECRET_DIR}/password"),
-        },
+        paths: paths(),
         waves: Waves {
             storage: WAVE_STORAGE,
             upgrade: WAVE_UPGRADE,
@@ -648,6 +792,10 @@ pub(super) fn outputs(p: &PlantCtx, scope: Scope, out: &mut Vec<Output>) {
             Check::Kubernetes,
         ));
     };
+    if d.get("init").is_some_and(|i| !i.is_null()) {
+        add(format!("job-{}odoo-init.yaml", n.prefix), "job-odoo-init");
+        return;
+    }
     add(
         format!("configmap-{}.yaml", n.config),
         "configmap-odoo-conf",

@@ -60,10 +60,57 @@ struct Runbook {
     cluster: Option<String>,
     /// Whether this is a cluster's shared platform (its tenants' database).
     platform: bool,
-    /// The platform's tenants, `<plant>/<env>`.
-    tenants: Vec<String>,
+    /// The platform's tenants.
+    tenants: Vec<TenantRef>,
+    /// Whether an environment restores with pgBackRest (in-cluster or side restore).
+    uses_pgbackrest: bool,
     /// `prod` first, then the others by name.
     envs: Vec<EnvRunbook>,
+}
+
+/// A tenant of a shared platform, as the platform's runbook stops, starts and checks it.
+#[derive(Debug, Clone, Serialize)]
+struct TenantRef {
+    /// `<plant>/<env>`.
+    id: String,
+    /// Its Argo CD Application.
+    application: String,
+    /// `<dir>/argocd/application.yaml`.
+    application_file: String,
+    /// Its database in the shared PostgreSQL (named as its host).
+    db: String,
+    /// Its host.
+    host: String,
+}
+
+/// The Odoo workloads a restore stops and starts, and whose filestore it restores.
+#[derive(Debug, Clone, Serialize)]
+struct Workload {
+    /// Namespace (`odoo-shared` for a shared tenant and a platform).
+    namespace: String,
+    /// Odoo web Deployment (the platform's for a shared tenant).
+    web: String,
+    /// Odoo cron Deployment (the platform's for a shared tenant).
+    cron: String,
+}
+
+/// Where the filestore's versioned copy is and what it replaces.
+///
+/// The filestore CronJob (`filestore-backup`, database family) runs `aws s3 sync` of
+/// `/var/lib/odoo/filestore` to `s3://<repo1 bucket>/<prefix>` into the versioned backup
+/// bucket; a restore takes, for every key under `list_prefix`, the newest version not newer
+/// than the target time (a delete marker there means the file did not exist).
+#[derive(Debug, Clone, Serialize)]
+struct FilestoreRestore {
+    /// The bucket (repo1's, the platform's for a shared tenant).
+    bucket: String,
+    /// Its cloud region.
+    cloud_region: String,
+    /// Keys restored: the filestore's prefix, plus `<db>/` for a shared tenant.
+    list_prefix: String,
+    /// The directory the restored copy replaces in the Odoo pod: `/var/lib/odoo/filestore`,
+    /// or `/var/lib/odoo/filestore/<db>` for a shared tenant.
+    live_dir: String,
 }
 
 /// How one environment is restored.
@@ -73,6 +120,13 @@ struct EnvRunbook {
     p: PlantCtx,
     /// `pgbackrest` (in-cluster PostgreSQL), `rds` or `shared`.
     method: &'static str,
+    /// The cluster the workload runs on (`<plant>-<env>` for a dedicated one), named in the
+    /// `CLUSTER_CONTEXT` prompt.
+    cluster_name: String,
+    /// The Odoo Deployments.
+    workload: Workload,
+    /// The filestore's versioned copy, when the environment has a backup bucket.
+    filestore: Option<FilestoreRestore>,
     /// Whether archiving alone keeps the worst-case loss within the RPO; otherwise the
     /// streaming standby does (for instance and zone loss).
     archive_meets_rpo: bool,
@@ -118,6 +172,12 @@ struct RdsRestore {
     peer_region: Option<String>,
     /// Root module of the environment.
     terraform_dir: String,
+    /// Address of the instance in that root's state (the `database` module of
+    /// `blueprints/terraform/plant/main.tf.j2`, resource `aws_db_instance.this`).
+    state_address: String,
+    /// Address of the cross-region backup replication (`critical`), which follows the
+    /// instance.
+    replication_address: Option<String>,
 }
 
 /// A shared tenant's side restore.
@@ -137,6 +197,10 @@ struct SharedRestore {
     repo_path: String,
     /// The platform's runbook.
     platform_runbook: String,
+    /// The platform's backup role (read access to its repository).
+    platform_role_arn: String,
+    /// PGO's Secret of the shared PostgreSQL's superuser `postgres` (createdb, rename).
+    superuser_secret: String,
     /// The tenant database (named as its host).
     db: String,
     /// Temporary name of the restored copy in the platform (≤ 63 bytes).
@@ -157,6 +221,43 @@ fn quote_ident(s: &str) -> String {
 /// A PostgreSQL string literal.
 fn quote_literal(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
+}
+
+/// Odoo's filestore in its pod (`data_dir` `/var/lib/odoo`, the filestore PVC's mount).
+const FILESTORE_DIR: &str = "/var/lib/odoo/filestore";
+
+/// PGO's Secret of the superuser of a shared platform's PostgreSQL (the `postgres` user of the
+/// PostgresCluster's `spec.users`).
+const SUPERUSER_SECRET: &str = "postgres-pguser-postgres";
+
+/// The RDS instance in a dedicated environment's Terraform state.
+const RDS_STATE_ADDRESS: &str = "module.database.aws_db_instance.this";
+
+/// Its cross-region backup replication (`count` 1 when there is a peer region).
+const RDS_REPLICATION_ADDRESS: &str =
+    "module.database.aws_db_instance_automated_backups_replication.this[0]";
+
+/// The filestore's prefix in the backup bucket: the database family's
+/// `derived.database.filestore_prefix`, or, before it exists, the same rule:
+/// `filestore/<plant>/<env>/`, `filestore/platform/<cluster>/` for a platform.
+fn filestore_prefix(p: &PlantCtx) -> String {
+    p.derived
+        .get("database")
+        .and_then(|d| d.get("filestore_prefix"))
+        .and_then(serde_json::Value::as_str)
+        .map_or_else(
+            || {
+                if p.platform {
+                    format!(
+                        "filestore/platform/{}/",
+                        p.cluster.as_deref().unwrap_or(&p.name)
+                    )
+                } else {
+                    format!("filestore/{}/{}/", p.name, p.env)
+                }
+            },
+            str::to_string,
+        )
 }
 
 /// `HH:MM` of a five-field cron's minute and hour, when both are single numbers.
@@ -198,6 +299,8 @@ fn env_runbook(p: &PlantCtx, platform: Option<&PlantCtx>) -> EnvRunbook {
         region: p.cloud_region.clone(),
         peer_region: b.repos.get(1).map(|r| r.cloud_region.clone()),
         terraform_dir: format!("terraform/plants/{}/{}", p.name, p.env),
+        state_address: RDS_STATE_ADDRESS.to_string(),
+        replication_address: b.repos.get(1).map(|_| RDS_REPLICATION_ADDRESS.to_string()),
     });
     let shared = match (&p.cluster, method) {
         (Some(cluster), "shared") => {
@@ -242,6 +345,11 @@ fn env_runbook(p: &PlantCtx, platform: Option<&PlantCtx>) -> EnvRunbook {
                     || format!("clusters/{cluster}/platform/runbook.md"),
                     runbook_path,
                 ),
+                platform_role_arn: platform.map_or_else(
+                    || p.names.backup_role_arn.clone(),
+                    |pl| pl.names.backup_role_arn.clone(),
+                ),
+                superuser_secret: SUPERUSER_SECRET.to_string(),
                 dump_file: format!("{id}.dump"),
                 db,
                 restored_db,
@@ -260,8 +368,43 @@ fn env_runbook(p: &PlantCtx, platform: Option<&PlantCtx>) -> EnvRunbook {
         _ => None,
     };
     let label = |k: &str| p.labels.get(k).cloned().unwrap_or_default();
+    // A shared tenant's Odoo and filestore are the platform's.
+    let host_ctx = if method == "shared" {
+        platform.unwrap_or(p)
+    } else {
+        p
+    };
+    let workload = Workload {
+        namespace: p.names.namespace.clone(),
+        web: host_ctx.names.web.clone(),
+        cron: host_ctx.names.cron.clone(),
+    };
+    let filestore = host_ctx.backup.repos.first().map(|r| {
+        let root = filestore_prefix(host_ctx);
+        if method == "shared" {
+            FilestoreRestore {
+                bucket: r.bucket.clone(),
+                cloud_region: r.cloud_region.clone(),
+                list_prefix: format!("{root}{}/", p.names.db_name),
+                live_dir: format!("{FILESTORE_DIR}/{}", p.names.db_name),
+            }
+        } else {
+            FilestoreRestore {
+                bucket: r.bucket.clone(),
+                cloud_region: r.cloud_region.clone(),
+                list_prefix: root,
+                live_dir: FILESTORE_DIR.to_string(),
+            }
+        }
+    });
     EnvRunbook {
         method,
+        cluster_name: p
+            .cluster
+            .clone()
+            .unwrap_or_else(|| format!("{}-{}", p.name, p.env)),
+        workload,
+        filestore,
         archive_meets_rpo: b.archive_loss_window_s <= p.recovery.rpo_s,
         rto_margin: fmt_duration(p.recovery.rto_s.saturating_sub(b.rto_estimate_s)),
         full_start_utc: cron_start(&b.full_schedule),
@@ -312,11 +455,18 @@ pub(super) fn outputs(plants: &[PlantCtx], out: &mut Vec<Output>) {
             plants
                 .iter()
                 .filter(|t| t.tenancy == "shared" && t.cluster == base.cluster)
-                .map(|t| format!("{}/{}", t.name, t.env))
+                .map(|t| TenantRef {
+                    id: format!("{}/{}", t.name, t.env),
+                    application: t.names.application.clone(),
+                    application_file: format!("{}/argocd/application.yaml", t.dir),
+                    db: t.names.db_name.clone(),
+                    host: t.host.clone(),
+                })
                 .collect()
         } else {
             Vec::new()
         };
+        let uses_pgbackrest = envs.iter().any(|e| e.method != "rds");
         let runbook = Runbook {
             plant: base.name.clone(),
             file: base.file.clone(),
@@ -331,6 +481,7 @@ pub(super) fn outputs(plants: &[PlantCtx], out: &mut Vec<Output>) {
             cluster: base.cluster.clone(),
             platform: base.platform,
             tenants,
+            uses_pgbackrest,
             envs,
         };
         out.push(Output::new(

@@ -6,11 +6,13 @@
 //!    root per bucket, `terraform/backup/<cloud region>/`, since buckets are shared per
 //!    (organisation, cloud region) (`<org>-pgbackrest-<cloud region>`, the names the
 //!    repositories of the resolved plants carry).
-//! 2. [`plant_outputs`] renders `terraform/plants/<plant>/<env>/`: the pgBackRest identity
-//!    (plants whose own PostgreSQL runs pgBackRest), the DNS records of the plant's hosts, and
-//!    for dedicated tenancies the cluster and (`dedicated-environment`) the Amazon RDS instance.
-//!    A cluster's shared Odoo platform gets `terraform/platforms/<cluster>/` the same way: the
-//!    identity of the pgBackRest that backs up every `shared` tenant, and its host's record.
+//! 2. [`plant_outputs`] renders `terraform/plants/<plant>/<env>/`: the backup identity
+//!    (`plant.names.backup_role`: pgBackRest of plants whose own PostgreSQL runs it, and the
+//!    filestore backup of every namespace with its own Odoo, RDS plants included), the DNS
+//!    records of the plant's hosts, and for dedicated tenancies the cluster (node group sized
+//!    by [`node_sizing`]) and (`dedicated-environment`) the Amazon RDS instance. A cluster's
+//!    shared Odoo platform gets `terraform/platforms/<cluster>/` the same way: the identity of
+//!    the pgBackRest that backs up every `shared` tenant and of the platform's filestore backup.
 //!
 //! Every number a root passes to a module is computed here, and its doc comment says how.
 //! Attribute keys are fixed per block so the templates can align `=` the way `terraform fmt`
@@ -39,13 +41,30 @@ const NONCURRENT_MARGIN_DAYS: u64 = 7;
 /// (`schemas/vendor/kubernetes/v1.33-strict`).
 const KUBERNETES_VERSION: &str = "1.33";
 
-/// Node type of dedicated clusters (x86: the official Odoo images are built for amd64).
-const NODE_INSTANCE_TYPE: &str = "m6i.2xlarge";
-/// vCPUs of [`NODE_INSTANCE_TYPE`] left for the plant's pods after the kubelet, DaemonSets and
-/// the cluster's own services (8 vCPUs).
-const NODE_USABLE_MILLICORES: u64 = 7000;
-/// Memory of [`NODE_INSTANCE_TYPE`] left for the plant's pods (32 GiB).
-const NODE_USABLE_BYTES: u64 = 26 * GIB;
+/// Node types a dedicated cluster may get, cheapest first (x86: the official Odoo images are
+/// built for amd64): `(name, vCPUs, memory GiB, max pods)`. Each `r6i` (8 GiB per vCPU) costs
+/// less than the next `m6i` (4 GiB per vCPU) size up, so the first that fits is also the
+/// cheapest. Max pods: the EKS AMI's value for the VPC CNI without prefix delegation.
+const NODE_TYPES: [(&str, u64, u64, u64); 8] = [
+    ("m6i.xlarge", 4, 16, 58),
+    ("r6i.xlarge", 4, 32, 58),
+    ("m6i.2xlarge", 8, 32, 58),
+    ("r6i.2xlarge", 8, 64, 58),
+    ("m6i.4xlarge", 16, 64, 234),
+    ("r6i.4xlarge", 16, 128, 234),
+    ("m6i.8xlarge", 32, 128, 234),
+    ("r6i.8xlarge", 32, 256, 234),
+];
+/// Requests of the DaemonSets on every node (VPC CNI with its network policy agent, kube-proxy,
+/// EBS CSI node, log and metrics agents): 1 vCPU, 2 GiB.
+const DAEMONSET_MILLICORES: u64 = 1000;
+/// See [`DAEMONSET_MILLICORES`].
+const DAEMONSET_BYTES: u64 = 2 * GIB;
+/// Requests of the cluster's own Deployments besides the plant's (CoreDNS, Traefik, the AWS Load
+/// Balancer Controller, External Secrets, cert-manager, PGO): 1 vCPU, 2 GiB, counted once.
+const CLUSTER_SERVICES_MILLICORES: u64 = 1000;
+/// See [`CLUSTER_SERVICES_MILLICORES`].
+const CLUSTER_SERVICES_BYTES: u64 = 2 * GIB;
 /// Availability zones of a dedicated cluster (one private and one public subnet each).
 const ZONE_COUNT: u64 = 3;
 
@@ -109,13 +128,33 @@ fn runs_pgbackrest(p: &PlantCtx) -> bool {
     !p.database.managed
 }
 
-/// Whether the plant root creates a pgBackRest identity: only plants with their own
+/// Whether the plant's own pgBackRest writes to the buckets: plants with their own
 /// PostgreSQL. A `shared` tenant's database is the platform's, backed up by the platform's
-/// own pgBackRest under the platform's identity (rendered in the platform's root); RDS needs
-/// none.
-fn has_identity(p: &PlantCtx) -> bool {
+/// own pgBackRest under the platform's identity (rendered in the platform's root).
+fn has_pgbackrest(p: &PlantCtx) -> bool {
     runs_pgbackrest(p) && !p.database.shared
 }
+
+/// Whether the namespace runs an Odoo of its own, whose filestore the `database` family's
+/// `filestore-backup` CronJob copies to the repo1 bucket: every tenancy but `shared` (whose
+/// files live in the platform's filestore), including RDS plants and the platform.
+fn backs_up_filestore(p: &PlantCtx) -> bool {
+    p.tenancy != "shared"
+}
+
+/// Whether the plant root creates the backup identity (`plant.names.backup_role`): for its
+/// pgBackRest and/or its filestore backup.
+fn has_identity(p: &PlantCtx) -> bool {
+    has_pgbackrest(p) || (backs_up_filestore(p) && filestore_repo(p).is_some())
+}
+
+/// The repository whose bucket receives the filestore: repo1.
+fn filestore_repo(p: &PlantCtx) -> Option<&super::RepoCtx> {
+    p.backup.repos.first()
+}
+
+/// ServiceAccount of the filestore backup CronJob (`database` family).
+const FILESTORE_SA: &str = "filestore-backup";
 
 /// Dedicated tenancies bring their own cluster.
 fn has_cluster(p: &PlantCtx) -> bool {
@@ -130,14 +169,20 @@ fn has_cluster(p: &PlantCtx) -> bool {
 fn buckets(plants: &[PlantCtx]) -> BTreeMap<String, BucketRoot> {
     let mut out: BTreeMap<String, BucketRoot> = BTreeMap::new();
     for p in plants.iter().filter(|p| has_identity(p)) {
-        for r in &p.backup.repos {
+        // pgBackRest writes to every repository; a filestore backup alone (RDS) to repo1.
+        let repos = if has_pgbackrest(p) {
+            &p.backup.repos[..]
+        } else {
+            &p.backup.repos[..p.backup.repos.len().min(1)]
+        };
+        for r in repos {
             let b = out.entry(r.bucket.clone()).or_insert_with(|| BucketRoot {
                 cloud_region: r.cloud_region.clone(),
                 bucket: r.bucket.clone(),
                 object_lock_days: 0,
                 noncurrent_version_days: NONCURRENT_MARGIN_DAYS,
             });
-            if p.tier == "critical" {
+            if p.tier == "critical" && has_pgbackrest(p) {
                 let days = p.backup.retention_full_days.max(1);
                 b.object_lock_days = if b.object_lock_days == 0 {
                     days
@@ -249,12 +294,29 @@ struct Identity {
     eks_cluster: Option<String>,
     /// `<namespace>:<service account>` of the pods that run pgBackRest: Crunchy PGO's
     /// `<cluster>-instance` (archive-push from PostgreSQL) and `<cluster>-pgbackrest` (backup
-    /// Jobs).
+    /// Jobs); none for RDS plants.
     service_accounts: Vec<String>,
-    /// The plant's repositories.
+    /// The plant's repositories (none for RDS plants).
     repositories: Vec<IdentityRepo>,
+    /// The filestore backup's place in the repo1 bucket.
+    filestore: Option<Filestore>,
     /// The read-only role of the PGO restore test.
     restore_test: Option<RestoreRole>,
+}
+
+/// Where the filestore backup CronJob copies the filestore: `filestore/<plant>/<env>/` of the
+/// repo1 bucket (`filestore/platform/<cluster>/` for a shared platform), as
+/// `<namespace>:filestore-backup`.
+#[derive(Debug, Serialize)]
+struct Filestore {
+    /// repo1's bucket.
+    bucket: String,
+    /// Its cloud region.
+    region: String,
+    /// Key prefix, ending with `/`.
+    prefix: String,
+    /// `<namespace>:filestore-backup`.
+    service_account: String,
 }
 
 /// The role a restore test runs with: the one the `database` family annotates its restore
@@ -263,9 +325,10 @@ struct Identity {
 struct RestoreRole {
     /// The last segment of that ARN.
     role_name: String,
-    /// The runner's ServiceAccount (`<ns>:restore-test`) and, for PGO, the throw-away
-    /// PostgresCluster's (`<ns>:restore-test-instance`, `<ns>:restore-test-pgbackrest`), which
-    /// carry the same annotation through its `spec.metadata`.
+    /// RDS: the runner's ServiceAccount (`<ns>:restore-test`), which calls the RDS API. PGO:
+    /// only the throw-away PostgresCluster's (`<ns>:restore-test-instance`,
+    /// `<ns>:restore-test-pgbackrest`), which read the repositories and carry the annotation
+    /// through its `spec.metadata`; the runner only talks to Kubernetes.
     service_accounts: Vec<String>,
     /// RDS: the throw-away instance the test restores into and deletes.
     target_identifier: Option<String>,
@@ -278,11 +341,14 @@ fn restore_role(p: &PlantCtx) -> Option<(String, RestoreRole)> {
     let (kind, name, arn) = (text("kind")?, text("name")?, text("role_arn")?);
     let role_name = arn.rsplit('/').next()?.to_string();
     let ns = &p.names.namespace;
-    let mut service_accounts = vec![format!("{ns}:{name}")];
-    if kind == "pgo" {
-        service_accounts.push(format!("{ns}:{name}-instance"));
-        service_accounts.push(format!("{ns}:{name}-pgbackrest"));
-    }
+    let service_accounts = if kind == "pgo" {
+        vec![
+            format!("{ns}:{name}-instance"),
+            format!("{ns}:{name}-pgbackrest"),
+        ]
+    } else {
+        vec![format!("{ns}:{name}")]
+    };
     Some((
         kind,
         RestoreRole {
@@ -316,14 +382,17 @@ struct Cluster {
     zone_count: u64,
     /// [`KUBERNETES_VERSION`].
     kubernetes_version: String,
-    /// [`NODE_INSTANCE_TYPE`].
+    /// See [`node_sizing`].
     node_instance_types: Vec<String>,
-    /// One node per zone.
+    /// See [`node_sizing`].
     node_min_size: u64,
-    /// Nodes for the namespace quota (CPU and memory limits of every pod at the HPA maximum
-    /// plus surge) on [`NODE_USABLE_MILLICORES`]/[`NODE_USABLE_BYTES`] per node, whichever
-    /// needs more, plus one spare for rolling node updates; at least `node_min_size` + 1.
+    /// See [`node_sizing`].
     node_max_size: u64,
+    /// `organization.name`: External Secrets may read the secrets named `<org>/…` (and the
+    /// RDS-managed `rds!…`).
+    secret_prefix: String,
+    /// `organization.dnsZone`: the zone cert-manager answers DNS-01 challenges in.
+    dns_zone: String,
 }
 
 /// The `managed-database` call.
@@ -353,7 +422,8 @@ struct ManagedDatabase {
     backup_window: String,
     /// See [`rds_windows`].
     maintenance_window: String,
-    /// Who may connect: the plant's `network.cidr` (its cluster's VPC).
+    /// Who may connect: the plant's `network.cidr` (its cluster's VPC), then the peers of its
+    /// `postgres-readonly` integrations (plant-file order, each once).
     allowed_cidr_blocks: Vec<String>,
     /// `plant.names.db_host`, a record in a private zone of the cluster's VPC.
     host_name: String,
@@ -387,18 +457,161 @@ fn ceil_div(a: u64, b: u64) -> u64 {
     a.div_ceil(b.max(1))
 }
 
-fn cluster(p: &PlantCtx) -> Cluster {
-    let cpu = units::cpu_millis(&p.quota_cpu).unwrap_or(0);
-    let memory = units::quantity(&p.quota_memory).unwrap_or(0);
-    let nodes = ceil_div(cpu, NODE_USABLE_MILLICORES).max(ceil_div(memory, NODE_USABLE_BYTES));
+/// CPU (millicores) and memory (bytes) requested by one pod.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Pod {
+    cpu: u64,
+    memory: u64,
+}
+
+impl Pod {
+    fn add(self, o: Pod) -> Pod {
+        Pod {
+            cpu: self.cpu + o.cpu,
+            memory: self.memory + o.memory,
+        }
+    }
+
+    fn times(self, n: u64) -> Pod {
+        Pod {
+            cpu: self.cpu * n,
+            memory: self.memory * n,
+        }
+    }
+}
+
+/// Requests of a `{requests: {cpu, memory}}` container in a family's derived values.
+fn requests(v: Option<&Value>) -> Pod {
+    let r = v.and_then(|v| v.get("requests"));
+    let text = |k: &str| {
+        r.and_then(|r| r.get(k))
+            .and_then(Value::as_str)
+            .unwrap_or("0")
+    };
+    Pod {
+        cpu: units::cpu_millis(text("cpu")).unwrap_or(0),
+        memory: units::quantity(text("memory")).unwrap_or(0),
+    }
+}
+
+/// The plant's pods as (requests of one pod, pods in steady state): a PostgreSQL instance
+/// (`database` container plus its sidecars, from `derived.database.postgres`) × instances,
+/// one pgBackRest backup Job, the Odoo web pod (`odoo.cpuRequest`/`memoryRequest`) × replicas
+/// and the cron pod (`derived.odoo.cron`) × 1. RDS plants have no PostgreSQL pods.
+fn plant_pods(p: &PlantCtx) -> Vec<(Pod, u64)> {
+    let mut pods = Vec::new();
+    if let Some(pg) = p
+        .derived
+        .get("database")
+        .and_then(|d| d.get("postgres"))
+        .filter(|v| !v.is_null())
+    {
+        let instance = [
+            "database",
+            "cert_copy",
+            "pgbackrest",
+            "pgbackrest_config",
+            "exporter",
+        ]
+        .iter()
+        .fold(Pod::default(), |acc, c| acc.add(requests(pg.get(*c))));
+        pods.push((instance, u64::from(p.database.instances.max(1))));
+        pods.push((requests(pg.get("backup_job")), 1));
+    }
+    let web = Pod {
+        cpu: units::cpu_millis(&p.odoo.cpu_request).unwrap_or(0),
+        memory: units::quantity(&p.odoo.memory_request).unwrap_or(0),
+    };
+    pods.push((web, u64::from(p.odoo.replicas.max(1))));
+    if let Some(cron) = p.derived.get("odoo").and_then(|o| o.get("cron")) {
+        let r = cron.get("resources");
+        let text = |k: &str| {
+            r.and_then(|r| r.get(k))
+                .and_then(Value::as_str)
+                .unwrap_or("0")
+        };
+        let pod = Pod {
+            cpu: units::cpu_millis(text("cpu_request")).unwrap_or(0),
+            memory: units::quantity(text("memory_request")).unwrap_or(0),
+        };
+        pods.push((pod, 1));
+    }
+    pods
+}
+
+/// What a node of the type `(_, vcpus, gib, max_pods)` leaves for the plant's pods: capacity
+/// minus the EKS AMI's kube-reserved (CPU: 6 % of the first core, 1 % of the second, 0.5 % of
+/// the third and fourth, 0.25 % of the others; memory: 255 MiB + 11 MiB per pod the node may
+/// hold), the 100 MiB eviction threshold, and the DaemonSets ([`DAEMONSET_MILLICORES`],
+/// [`DAEMONSET_BYTES`]).
+fn node_usable(vcpus: u64, gib: u64, max_pods: u64) -> Pod {
+    let cores = vcpus;
+    let reserved_m = 60
+        + if cores >= 2 { 10 } else { 0 }
+        + cores.clamp(2, 4).saturating_sub(2) * 5
+        + cores.saturating_sub(4) * 10 / 4;
+    let reserved_b = (255 + 11 * max_pods + 100) * MIB;
+    Pod {
+        cpu: (vcpus * 1000).saturating_sub(reserved_m + DAEMONSET_MILLICORES),
+        memory: (gib * GIB).saturating_sub(reserved_b + DAEMONSET_BYTES),
+    }
+}
+
+/// The node group of a dedicated cluster, as (instance type, min size, max size):
+///
+/// - type: the first of [`NODE_TYPES`] (cheapest first) on which every pod of the plant fits
+///   ([`plant_pods`]: the PostgreSQL instance with its sidecars, the Odoo web and cron pods),
+///   with what a node leaves for pods ([`node_usable`]); the largest type if none does;
+/// - min size: the steady-state requests (every pod of [`plant_pods`] times its count, plus
+///   the cluster's own services [`CLUSTER_SERVICES_MILLICORES`]/[`CLUSTER_SERVICES_BYTES`])
+///   over one node's usable CPU and memory, whichever needs more nodes, and at least one
+///   node per zone;
+/// - max size: the namespace quota (CPU and memory limits of every pod at the HPA maximum
+///   plus surge) plus the cluster's services over one node, whichever needs more, plus one
+///   spare for rolling node updates; at least min size + 1.
+fn node_sizing(p: &PlantCtx) -> (String, u64, u64) {
+    let pods = plant_pods(p);
+    let (name, usable) = NODE_TYPES
+        .iter()
+        .map(|(n, c, g, m)| (*n, node_usable(*c, *g, *m)))
+        .find(|(_, u)| {
+            pods.iter()
+                .all(|(pod, _)| pod.cpu <= u.cpu && pod.memory <= u.memory)
+        })
+        .unwrap_or_else(|| {
+            let (n, c, g, m) = NODE_TYPES[NODE_TYPES.len() - 1];
+            (n, node_usable(c, g, m))
+        });
+    let services = Pod {
+        cpu: CLUSTER_SERVICES_MILLICORES,
+        memory: CLUSTER_SERVICES_BYTES,
+    };
+    let nodes_for =
+        |total: Pod| ceil_div(total.cpu, usable.cpu).max(ceil_div(total.memory, usable.memory));
+    let steady = pods
+        .iter()
+        .fold(services, |acc, (pod, n)| acc.add(pod.times(*n)));
+    let min = nodes_for(steady).max(ZONE_COUNT);
+    let quota = services.add(Pod {
+        cpu: units::cpu_millis(&p.quota_cpu).unwrap_or(0),
+        memory: units::quantity(&p.quota_memory).unwrap_or(0),
+    });
+    let max = (nodes_for(quota) + 1).max(min + 1);
+    (name.to_string(), min, max)
+}
+
+fn cluster(p: &PlantCtx, f: &FleetCtx) -> Cluster {
+    let (instance_type, min, max) = node_sizing(p);
     Cluster {
         name: format!("{}-{}", p.name, p.env),
         cidr: p.cidr.clone().unwrap_or_default(),
         zone_count: ZONE_COUNT,
         kubernetes_version: KUBERNETES_VERSION.into(),
-        node_instance_types: vec![NODE_INSTANCE_TYPE.into()],
-        node_min_size: ZONE_COUNT,
-        node_max_size: (nodes + 1).max(ZONE_COUNT + 1),
+        node_instance_types: vec![instance_type],
+        node_min_size: min,
+        node_max_size: max,
+        secret_prefix: f.org.clone(),
+        dns_zone: f.dns_zone.clone(),
     }
 }
 
@@ -469,6 +682,23 @@ fn rds_windows(window: &str, timezone: &str) -> (String, String) {
     )
 }
 
+/// See [`ManagedDatabase::allowed_cidr_blocks`].
+fn allowed_cidr_blocks(p: &PlantCtx) -> Vec<String> {
+    let mut out: Vec<String> = p.cidr.iter().cloned().collect();
+    for i in p
+        .integrations
+        .iter()
+        .filter(|i| i.protocol == "postgres-readonly")
+    {
+        for peer in &i.peers {
+            if !out.contains(peer) {
+                out.push(peer.clone());
+            }
+        }
+    }
+    out
+}
+
 fn managed_database(p: &PlantCtx, f: &FleetCtx) -> ManagedDatabase {
     let (backup_window, maintenance_window) =
         rds_windows(&p.maintenance_window, &p.maintenance_timezone);
@@ -491,7 +721,7 @@ fn managed_database(p: &PlantCtx, f: &FleetCtx) -> ManagedDatabase {
         backup_retention_period: ceil_div(p.recovery.pitr_window_s, 86_400).clamp(1, 35),
         backup_window,
         maintenance_window,
-        allowed_cidr_blocks: p.cidr.iter().cloned().collect(),
+        allowed_cidr_blocks: allowed_cidr_blocks(p),
         host_name: p.names.db_host.clone(),
         private_zone_name: zone.to_string(),
         replica_region: (p.tier == "critical")
@@ -520,20 +750,42 @@ fn identity(p: &PlantCtx, f: &FleetCtx) -> Identity {
     };
     let ns = &p.names.namespace;
     let pg = &p.names.postgres;
+    let own = has_pgbackrest(p);
+    let prefix = if p.platform {
+        format!(
+            "filestore/platform/{}/",
+            p.cluster.as_deref().unwrap_or(&p.name)
+        )
+    } else {
+        format!("filestore/{}/{}/", p.name, p.env)
+    };
     Identity {
         role_name: p.names.backup_role.clone(),
         role_path: format!("/{}/", f.org),
         oidc,
         issuer,
         eks_cluster,
-        service_accounts: vec![
-            format!("{ns}:{pg}-instance"),
-            format!("{ns}:{pg}-pgbackrest"),
-        ],
+        service_accounts: if own {
+            vec![
+                format!("{ns}:{pg}-instance"),
+                format!("{ns}:{pg}-pgbackrest"),
+            ]
+        } else {
+            Vec::new()
+        },
+        filestore: filestore_repo(p)
+            .filter(|_| backs_up_filestore(p))
+            .map(|r| Filestore {
+                bucket: r.bucket.clone(),
+                region: r.cloud_region.clone(),
+                prefix,
+                service_account: format!("{ns}:{FILESTORE_SA}"),
+            }),
         repositories: p
             .backup
             .repos
             .iter()
+            .filter(|_| own)
             .map(|r| IdentityRepo {
                 name: r.name.clone(),
                 bucket: r.bucket.clone(),
@@ -575,7 +827,7 @@ pub(super) fn plant_outputs(p: &PlantCtx, f: &FleetCtx, scope: Scope, out: &mut 
                 p.cluster.clone()
             },
         }),
-        cluster: has_cluster(p).then(|| cluster(p)),
+        cluster: has_cluster(p).then(|| cluster(p, f)),
         database: p.database.managed.then(|| managed_database(p, f)),
     };
     let item = serde_json::to_value(root).unwrap_or(Value::Null);

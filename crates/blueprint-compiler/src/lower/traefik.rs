@@ -14,9 +14,9 @@
 //!
 //! | route | match | port | middlewares |
 //! |---|---|---|---|
-//! | websocket (only when `odoo.workers > 0`) | `PathPrefix(/websocket)` | 8072 | headers |
+//! | websocket (when `odoo.workers > 0`, and always for `shared` tenants: the platform runs prefork) | `PathPrefix(/websocket)` | 8072 | headers |
 //! | database manager | `PathPrefix(/web/database)`, `/xmlrpc/db`, `/xmlrpc/2/db` | 8069 | headers → admin allow list (blocked when empty, and for `shared` tenants) → buffering |
-//! | login | `Path(/web/login)`, `Path(/web/session/authenticate)` | 8069 | headers → login rate limit → buffering |
+//! | login | `Path` of `/web/login`, `/web/session/authenticate`, `/xmlrpc/common`, `/xmlrpc/2/common`, `/web/reset_password`, `/web/signup` (minus those under an integration's path) | 8069 | headers → login rate limit → buffering |
 //! | each inbound HTTPS integration with a path (no client certificate) | `PathPrefix(path)` | 8069 | headers → peers allow list → its rate limit → buffering |
 //! | default (priority 1) | the host, minus every guarded prefix | 8069 | headers → rate limit → buffering |
 //!
@@ -29,9 +29,14 @@
 //!
 //! An integration that needs client certificates (`mutual_tls`: EDI, supplier portal) is served
 //! only on its own host (`integration.host`), by its own IngressRoute with a named TLSOption
-//! (`RequireAndVerifyClientCert`, CA Secret `<prefix><name>-client-ca`) and its own
-//! Certificate; its path is also excluded from the main host, so it is never reachable
-//! without a client certificate.
+//! (`RequireAndVerifyClientCert`, CA Secret `<prefix><name>-client-ca`, key `ca.crt`, created by
+//! `kubernetes/externalsecret-integration-<name>-client-ca.yaml` from the secret store key
+//! `<org>/<plant>/<env>/integration-<name>-client-ca`) and its own Certificate; its path is
+//! also excluded from the main host, so it is never reachable without a client certificate.
+//! For a `shared` tenant its first middleware, `<prefix>integration-<name>-host`, sets
+//! `X-Forwarded-Host` to the tenant's host: the shared Odoo (`proxy_mode`, `dbfilter = ^%h$`)
+//! then selects the tenant's database rather than looking for one named after the
+//! integration's host.
 //!
 //! HTTP → HTTPS: the chart's entry point redirection on `web` (`clusters/<c>/traefik/`)
 //! redirects every host, so no plant renders a redirect Middleware or a `web` route.
@@ -59,13 +64,31 @@ const GEVENT_PORT: u32 = 8072;
 /// The database-manager surface (odoo.md §4): the HTML manager and the `db` RPC service.
 const ADMIN_PREFIXES: &[&str] = &["/web/database", "/xmlrpc/db", "/xmlrpc/2/db"];
 
-/// Login endpoints: the form and the JSON-RPC session login (the same password check).
-const LOGIN_PATHS: &[&str] = &["/web/login", "/web/session/authenticate"];
+/// Password and account endpoints, behind the strict login rate limit: the login form, the
+/// JSON-RPC session login, the XML-RPC `common` service (`authenticate`/`login` check the same
+/// password), password reset and sign-up (both send mail). `/jsonrpc` also carries `common`,
+/// but is the whole external API, so it cannot be singled out by path (odoo.md §4).
+const LOGIN_PATHS: &[&str] = &[
+    "/web/login",
+    "/web/session/authenticate",
+    "/xmlrpc/common",
+    "/xmlrpc/2/common",
+    "/web/reset_password",
+    "/web/signup",
+];
 
 /// `ipAllowList.sourceRange` when `ingress.adminAllowFrom` is empty: loopback only, an
 /// address no client reaches Traefik from (the allow list keys on the TCP remote address,
 /// which `externalTrafficPolicy: Local` preserves), so the database manager is blocked.
 pub(super) const BLOCK_ALL: &str = "127.0.0.1/32";
+
+/// The ClusterSecretStore the client-certificate CAs are read from (the one every
+/// ExternalSecret of the tree uses).
+const SECRET_STORE: &str = "aws-secrets-manager";
+
+/// How often a client-certificate CA is re-read from the store: a new CA reaches Traefik within
+/// the hour.
+const SECRET_REFRESH: &str = "1h";
 
 /// The ClusterIssuer every Certificate uses (DNS-01 on Route 53; not rendered by blueprint).
 const CLUSTER_ISSUER: &str = "letsencrypt";
@@ -143,8 +166,11 @@ pub(super) struct TraefikDerived {
     /// `buffering.maxRequestBodyBytes`: min(ingress.maxUploadSize, 128 MiB), Odoo rejecting
     /// anything larger.
     pub max_request_body_bytes: u64,
-    /// Whether `/websocket` goes to the gevent port 8072 (only when `odoo.workers > 0`; in
-    /// threaded mode the default route serves it on 8069).
+    /// Whether `/websocket` goes to the gevent port 8072: when `odoo.workers > 0` (in threaded
+    /// mode the default route serves it on 8069), and always for a `shared` tenant, whose
+    /// requests reach the platform's Odoo: `plant.odoo` of a tenant is sized from the tenant's
+    /// own users, not the platform's, and the platform always runs prefork (sizing gives every
+    /// Odoo at least 2 workers).
     pub websocket: bool,
     /// The database manager is blocked: `ingress.adminAllowFrom` is empty, or the plant is a
     /// `shared` tenant (the shared Odoo's database manager serves every tenant's database and
@@ -218,7 +244,7 @@ pub(super) fn plan(p: &PlantCtx) -> TraefikDerived {
     TraefikDerived {
         replicas,
         max_request_body_bytes: p.max_upload_bytes.min(ODOO_MAX_BODY),
-        websocket: p.odoo.workers > 0,
+        websocket: p.odoo.workers > 0 || p.tenancy == "shared",
         admin_blocked,
         admin_source_range: if admin_blocked {
             vec![BLOCK_ALL.to_string()]
@@ -250,6 +276,11 @@ fn lit(s: &str) -> String {
 
 fn host_rule(host: &str) -> String {
     format!("Host({})", lit(host))
+}
+
+/// Whether `path` is `prefix` or below it, as Traefik's `PathPrefix(prefix)` matches it.
+fn under(path: &str, prefix: &str) -> bool {
+    path.starts_with(prefix)
 }
 
 fn any_of(matcher: &str, values: &[&str]) -> String {
@@ -337,6 +368,19 @@ pub(super) fn outputs(p: &PlantCtx, scope: Scope, out: &mut Vec<Output>) {
     let buffering = n.odoo("buffering");
     let host = host_rule(&p.host);
 
+    // A login path under an integration's path belongs to that integration's route (its allow
+    // list, or its own host with client certificates): a login route for it would be longer,
+    // hence of higher priority, and open it to everyone.
+    let integration_paths: Vec<&str> = d
+        .integrations
+        .iter()
+        .filter_map(|i| i.path.as_deref())
+        .collect();
+    let login_paths: Vec<&str> = LOGIN_PATHS
+        .iter()
+        .copied()
+        .filter(|l| !integration_paths.iter().any(|i| under(l, i)))
+        .collect();
     let mut routes = Vec::new();
     if d.websocket {
         routes.push(Route {
@@ -347,17 +391,19 @@ pub(super) fn outputs(p: &PlantCtx, scope: Scope, out: &mut Vec<Output>) {
             middlewares: vec![headers.clone()],
         });
     }
-    routes.push(Route {
-        role: "login".into(),
-        rule: format!("{host} && {}", any_of("Path", LOGIN_PATHS)),
-        priority: 0,
-        port: HTTP_PORT,
-        middlewares: vec![
-            headers.clone(),
-            n.odoo("login-ratelimit"),
-            buffering.clone(),
-        ],
-    });
+    if !login_paths.is_empty() {
+        routes.push(Route {
+            role: "login".into(),
+            rule: format!("{host} && {}", any_of("Path", &login_paths)),
+            priority: 0,
+            port: HTTP_PORT,
+            middlewares: vec![
+                headers.clone(),
+                n.odoo("login-ratelimit"),
+                buffering.clone(),
+            ],
+        });
+    }
     let mut excluded: Vec<&str> = ADMIN_PREFIXES.to_vec();
     for i in &d.integrations {
         if let Some(path) = &i.path {
@@ -499,7 +545,26 @@ pub(super) fn outputs(p: &PlantCtx, scope: Scope, out: &mut Vec<Output>) {
         let name = n.integration(&i.name, "");
         let secret = n.integration(&i.name, "tls");
         let own = host_rule(own_host);
-        let mut middlewares = vec![headers.clone(), n.integration(&i.name, "allowlist")];
+        let mut middlewares = Vec::new();
+        if p.tenancy == "shared" {
+            // The shared Odoo picks the database by host (`dbfilter = ^%h$`): the tenant's
+            // host, not the integration's. With proxy_mode Odoo takes the host from
+            // X-Forwarded-Host, which this sets after Traefik's own forwarded headers.
+            let forward = n.integration(&i.name, "host");
+            middleware(
+                p,
+                scope,
+                out,
+                &format!("integration-{}-host", i.name),
+                "requestheaders",
+                json!({
+                    "name": forward,
+                    "headers": { "X-Forwarded-Host": p.host },
+                }),
+            );
+            middlewares.push(forward);
+        }
+        middlewares.extend([headers.clone(), n.integration(&i.name, "allowlist")]);
         if i.rate.is_some() {
             middlewares.push(n.integration(&i.name, "ratelimit"));
         }
@@ -526,13 +591,30 @@ pub(super) fn outputs(p: &PlantCtx, scope: Scope, out: &mut Vec<Output>) {
             }),
             Check::Kubernetes,
         ));
+        let client_ca = format!("{}{}-client-ca", p.names.prefix, i.name);
         out.push(Output::new(
             traefik_file(p, &format!("tlsoption-integration-{}", i.name)),
             "traefik/tlsoption.yaml.j2",
             scope,
             json!({
                 "name": name,
-                "client_ca_secret": format!("{}{}-client-ca", p.names.prefix, i.name),
+                "client_ca_secret": client_ca,
+            }),
+            Check::Kubernetes,
+        ));
+        out.push(Output::new(
+            plant_path(
+                p,
+                "kubernetes",
+                &format!("externalsecret-integration-{}-client-ca.yaml", i.name),
+            ),
+            "kubernetes/externalsecret-integration-client-ca.yaml.j2",
+            scope,
+            json!({
+                "name": client_ca,
+                "store": SECRET_STORE,
+                "refresh_interval": SECRET_REFRESH,
+                "key": format!("{}/{}/integration-{}-client-ca", p.name, p.env, i.name),
             }),
             Check::Kubernetes,
         ));

@@ -185,8 +185,9 @@ pub(crate) fn environments(
     }
     let mut out = Vec::new();
     for (k, v) in entries {
-        // 12 characters: with a 40-character plant name, every generated name still fits
-        // (`<plant>-<env>-pgbackrest` is 64, the IAM limit).
+        // 12 characters: with a 40-character plant name, `<plant>-<env>-pgbackrest` is 64, the
+        // IAM limit, and so are Terraform's role names; the restore test's longer names are
+        // checked against their limits by BP4009 (rules/fleet.rs `generated_names`).
         if let Err(why) = units::dns_label(&k.name, 12) {
             bad(
                 diags,

@@ -333,9 +333,35 @@ fn clusters(fleet: &Fleet, plants: &[ResolvedPlant], diags: &mut Vec<Diagnostic>
 }
 
 /// Names blueprint generates, against each target's length limit. With plant names of at most
-/// 40 characters and environment names of at most 12, every one fits; the check stays so that
-/// a change of either limit or of a naming scheme cannot slip through.
+/// 40 characters and environment names of at most 12, most fit by construction; the restore
+/// test's names (`<plant>-<env>-pgbackrest-restore-test`, `<plant>-<env>-rds-restore-test`,
+/// the RDS target `<plant>-<env>-restore-test`, the platform's
+/// `platform_<cluster>-pgbackrest-restore-test`) do not, and are a finding when too long. The
+/// check also keeps a change of either limit or of a naming scheme from slipping through.
+/// Terraform's own IAM role names (`<plant>-<env>-` + `eks`, `flowlogs`, `rdsmon`…) are at most
+/// 64 characters with these limits.
 fn generated_names(plants: &[ResolvedPlant], diags: &mut Vec<Diagnostic>) {
+    let mut platforms = std::collections::BTreeSet::new();
+    for p in plants.iter().filter(|p| p.database.shared) {
+        let Some(c) = &p.cluster else { continue };
+        let name = format!("platform_{}-pgbackrest-restore-test", c.value);
+        if name.len() > 64 && platforms.insert(c.value.clone()) {
+            diags.push(
+                Diagnostic::new(
+                    codes::GENERATED_NAME_TOO_LONG,
+                    format!(
+                        "generated IAM role name of the shared platform's restore test `{name}` is {} characters; the limit is 64",
+                        name.len()
+                    ),
+                )
+                .at(span_of(p, &c.origin), "the cluster of this shared tenant")
+                .help(format!(
+                    "shorten the cluster name by {} characters",
+                    name.len() - 64
+                )),
+            );
+        }
+    }
     for p in plants {
         let n = &p.name.value;
         if p.database.managed && !n.starts_with(|c: char| c.is_ascii_lowercase()) {
@@ -347,7 +373,7 @@ fn generated_names(plants: &[ResolvedPlant], diags: &mut Vec<Diagnostic>) {
         }
         // Bucket names depend on the organisation and region only: checked once per region in
         // `fleet::resolve`. `owner.team` is checked as a label where it is written.
-        let names: [(String, usize, &str); 5] = [
+        let mut names: Vec<(String, usize, &str)> = vec![
             (p.namespace.clone(), 63, "namespace"),
             (format!("{n}-odoo-web"), 63, "Service and Deployment name"),
             (
@@ -366,6 +392,25 @@ fn generated_names(plants: &[ResolvedPlant], diags: &mut Vec<Diagnostic>) {
                 "label value and RDS instance identifier",
             ),
         ];
+        // The restore test's names (the `database` family's; Terraform creates the role).
+        if p.database.managed {
+            names.push((
+                format!("{n}-{}-rds-restore-test", p.env),
+                64,
+                "IAM role name of the RDS restore test",
+            ));
+            names.push((
+                format!("{n}-{}-restore-test", p.env),
+                63,
+                "RDS instance identifier of the restore test's target",
+            ));
+        } else if !p.database.shared {
+            names.push((
+                format!("{n}-{}-pgbackrest-restore-test", p.env),
+                64,
+                "IAM role name of the restore test",
+            ));
+        }
         for (name, limit, what) in names {
             if name.len() > limit {
                 diags.push(
