@@ -4,8 +4,8 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+/// Every `*.j2` file under `dir`, with its name relative to `root` (`/`-separated).
 fn walk(dir: &Path, root: &Path, found: &mut Vec<(String, PathBuf)>) {
-    println!("cargo::rerun-if-changed={}", dir.display());
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -13,17 +13,15 @@ fn walk(dir: &Path, root: &Path, found: &mut Vec<(String, PathBuf)>) {
         let path = entry.path();
         if path.is_dir() {
             walk(&path, root, found);
-        } else if path.extension().and_then(|e| e.to_str()) == Some("j2") {
-            println!("cargo::rerun-if-changed={}", path.display());
-            if let Ok(rel) = path.strip_prefix(root) {
-                let name = rel
-                    .components()
-                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                    .collect::<Vec<_>>()
-                    .join("/");
-                let abs = path.canonicalize().unwrap_or(path.clone());
-                found.push((name, abs));
-            }
+        } else if path.extension().and_then(|e| e.to_str()) == Some("j2")
+            && let Ok(rel) = path.strip_prefix(root)
+        {
+            let name = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join("/");
+            found.push((name, path));
         }
     }
 }
@@ -31,6 +29,10 @@ fn walk(dir: &Path, root: &Path, found: &mut Vec<(String, PathBuf)>) {
 fn main() {
     let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into());
     let root = Path::new(&manifest).join("../../blueprints");
+    // `include_str!` in OUT_DIR needs absolute paths; `..` removed for readable errors.
+    let root = root.canonicalize().unwrap_or(root);
+    // A directory is watched whole: any file added, changed or removed under it reruns this.
+    println!("cargo::rerun-if-changed={}", root.display());
     let mut found = Vec::new();
     walk(&root, &root, &mut found);
     found.sort();
@@ -47,5 +49,7 @@ fn main() {
     out.push_str("];\n");
     let dest =
         Path::new(&std::env::var("OUT_DIR").unwrap_or_else(|_| ".".into())).join("blueprints.rs");
-    let _ = std::fs::write(dest, out);
+    if let Err(e) = std::fs::write(&dest, out) {
+        panic!("cannot write {}: {e}", dest.display());
+    }
 }

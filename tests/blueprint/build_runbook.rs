@@ -2,24 +2,18 @@
 //! Redis Helm values of the example fleets.
 
 use crate::support::yaml;
-use crate::support::{EXAMPLES, root};
+use crate::support::{EXAMPLES, Example, each_example_plant, example, filestore_prefix, root};
 use blueprint_compiler::Input;
-use blueprint_compiler::lower::{FleetCtx, PlantCtx};
+use blueprint_compiler::lower::PlantCtx;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-struct Built {
-    fleet: FleetCtx,
-    plants: Vec<PlantCtx>,
-    files: BTreeMap<String, String>,
-}
-
-fn build(inputs: &[Input]) -> Built {
+/// A fleet other than the examples, built in memory.
+fn build(inputs: &[Input]) -> Example {
     let built = crate::support::build_ok(inputs);
-    let ir = built.ir.expect("compiled");
-    Built {
-        fleet: ir.fleet,
-        plants: ir.plants,
+    Example {
+        name: "test input",
+        ir: built.ir.expect("compiled"),
         files: built
             .files
             .into_iter()
@@ -28,9 +22,12 @@ fn build(inputs: &[Input]) -> Built {
     }
 }
 
-fn example(name: &str) -> Built {
-    let base = root().join("examples").join(name);
-    build(&crate::support::read_inputs(&base, "plants"))
+/// The shared platform of a `shared` tenant's cluster.
+fn platform_of<'a>(b: &'a Example, p: &PlantCtx) -> &'a PlantCtx {
+    b.ir.plants
+        .iter()
+        .find(|q| q.platform && q.cluster.is_some() && q.cluster == p.cluster)
+        .unwrap_or_else(|| panic!("{}: a shared cluster has a platform", p.dir))
 }
 
 /// `runbooks/<plant>.md`, or a shared platform's `clusters/<cluster>/platform/runbook.md`.
@@ -42,7 +39,7 @@ fn runbook_path(p: &PlantCtx) -> String {
     }
 }
 
-fn runbook<'a>(b: &'a Built, p: &PlantCtx) -> &'a str {
+fn runbook<'a>(b: &'a Example, p: &PlantCtx) -> &'a str {
     let path = runbook_path(p);
     b.files
         .get(&path)
@@ -251,10 +248,10 @@ fn every_runbook_command_block_is_marked_and_parses_as_sh() {
 
 #[test]
 fn every_plant_has_a_runbook_naming_stanza_db_its_repositories_and_a_pitr_command() {
-    for name in EXAMPLES {
-        let b = example(name);
-        for p in &b.plants {
-            let md = runbook(&b, p);
+    each_example_plant(
+        |_| true,
+        |b, p| {
+            let md = runbook(b, p);
             let path = runbook_path(p);
             let bs = blocks(&path, md);
             let env = p.env.as_str();
@@ -277,11 +274,11 @@ fn every_plant_has_a_runbook_naming_stanza_db_its_repositories_and_a_pitr_comman
                     pitr.text
                 );
                 assert!(!md.contains(&format!("plants/{}/{env}/pgbackrest/", p.name)));
-                continue;
+                return;
             }
             assert!(md.contains("stanza `db`"), "{path}");
             if p.tenancy == "shared" {
-                continue; // side restore: its own test
+                return; // side restore: its own test
             }
             let config = format!(
                 "--config=\"${{GITOPS_DIR:-$PWD}}\"/'{}/pgbackrest/pgbackrest.conf'",
@@ -313,18 +310,18 @@ fn every_plant_has_a_runbook_naming_stanza_db_its_repositories_and_a_pitr_comman
                 block(&bs, env, "pgo-pitr", Some(1)).is_some(),
                 "{path} {env}"
             );
-        }
-    }
+        },
+    );
 }
 
 #[test]
 fn critical_runbooks_restore_from_the_backup_peer_region() {
     let mut seen = (0, 0);
-    for name in EXAMPLES {
-        let b = example(name);
-        for p in b.plants.iter().filter(|p| p.tier == "critical") {
+    each_example_plant(
+        |p| p.tier == "critical",
+        |b, p| {
             let path = runbook_path(p);
-            let md = runbook(&b, p);
+            let md = runbook(b, p);
             let bs = blocks(&path, md);
             let peer = p.backup.repos.get(1).expect("critical plants have repo2");
             if p.database.managed {
@@ -349,17 +346,20 @@ fn critical_runbooks_restore_from_the_backup_peer_region() {
                 assert!(md.contains(&format!("`{}`", peer.bucket)), "{path}");
                 seen.0 += 1;
             }
-        }
-        for p in b.plants.iter().filter(|p| p.tier != "critical") {
+        },
+    );
+    each_example_plant(
+        |p| p.tier != "critical",
+        |b, p| {
             let path = runbook_path(p);
-            let bs = blocks(&path, runbook(&b, p));
+            let bs = blocks(&path, runbook(b, p));
             assert!(block(&bs, &p.env, "pitr", Some(2)).is_none(), "{path}");
             assert!(
                 block(&bs, &p.env, "rds-pitr-peer", None).is_none(),
                 "{path}"
             );
-        }
-    }
+        },
+    );
     assert!(
         seen.0 > 0 && seen.1 > 0,
         "the examples cover both: {seen:?}"
@@ -368,21 +368,14 @@ fn critical_runbooks_restore_from_the_backup_peer_region() {
 
 #[test]
 fn shared_runbooks_describe_the_side_restore() {
-    let mut seen = 0;
-    for name in EXAMPLES {
-        let b = example(name);
-        for p in b.plants.iter().filter(|p| p.tenancy == "shared") {
-            seen += 1;
+    each_example_plant(
+        |p| p.tenancy == "shared",
+        |b, p| {
             let path = runbook_path(p);
-            let md = runbook(&b, p);
+            let md = runbook(b, p);
             let bs = blocks(&path, md);
             let env = p.env.as_str();
-            let cluster = p.cluster.as_deref().expect("shared plants have a cluster");
-            let platform = b
-                .plants
-                .iter()
-                .find(|q| q.platform && q.cluster.as_deref() == Some(cluster))
-                .expect("a shared cluster has a platform");
+            let platform = platform_of(b, p);
             let repo = &platform.backup.repos[0];
             assert!(
                 md.contains(&format!("`{}`", repo.path))
@@ -430,9 +423,8 @@ fn shared_runbooks_describe_the_side_restore() {
                 )),
                 "{path}"
             );
-        }
-    }
-    assert!(seen > 0);
+        },
+    );
 }
 
 /// The quickstart plant with hostile free text.
@@ -541,7 +533,7 @@ fn applications_never_carry_the_resources_finalizer() {
 fn applications_deploy_every_manifest_directory_of_the_plant_to_its_cluster() {
     for name in EXAMPLES {
         let b = example(name);
-        for p in &b.plants {
+        for p in &b.ir.plants {
             let dir = &p.dir;
             let path = format!("{dir}/argocd/application.yaml");
             let dirs: Vec<String> = ["kubernetes", "traefik"]
@@ -560,7 +552,7 @@ fn applications_deploy_every_manifest_directory_of_the_plant_to_its_cluster() {
                 .expect("sources")
                 .iter()
                 .map(|s| {
-                    assert_eq!(s["repoURL"], b.fleet.gitops_repo.as_str(), "{path}");
+                    assert_eq!(s["repoURL"], b.ir.fleet.gitops_repo.as_str(), "{path}");
                     assert_eq!(s["targetRevision"], "main", "{path}");
                     s["path"].as_str().expect("a path")
                 })
@@ -603,7 +595,7 @@ fn redis_values_exist_only_for_plants_with_a_session_store_module() {
     let mut seen = 0;
     for name in EXAMPLES {
         let b = example(name);
-        for p in &b.plants {
+        for p in &b.ir.plants {
             let dir = &p.dir;
             let values_path = format!("{dir}/helm/redis.yaml");
             let app_path = format!("{dir}/argocd/application-redis.yaml");
@@ -630,7 +622,7 @@ fn redis_values_exist_only_for_plants_with_a_session_store_module() {
             for image in [&v["image"], &v["metrics"]["image"], &v["sentinel"]["image"]] {
                 assert_eq!(
                     image["registry"],
-                    b.fleet.registry.as_str(),
+                    b.ir.fleet.registry.as_str(),
                     "{values_path}"
                 );
             }
@@ -679,7 +671,7 @@ fn redis_values_exist_only_for_plants_with_a_session_store_module() {
                 format!("$values/{values_path}").as_str()
             );
             assert_eq!(sources[1]["ref"], "values");
-            assert_eq!(sources[1]["repoURL"], b.fleet.gitops_repo.as_str());
+            assert_eq!(sources[1]["repoURL"], b.ir.fleet.gitops_repo.as_str());
         }
     }
     assert!(seen > 0);
@@ -691,9 +683,9 @@ fn position(bs: &[Block], env: &str, kind: &str) -> Option<usize> {
 }
 
 /// Every runbook of an example with its plant contexts: `(path, markdown, environments)`.
-fn runbooks(b: &Built) -> BTreeMap<String, (&str, Vec<&PlantCtx>)> {
+fn runbooks(b: &Example) -> BTreeMap<String, (&str, Vec<&PlantCtx>)> {
     let mut out: BTreeMap<String, (&str, Vec<&PlantCtx>)> = BTreeMap::new();
-    for p in &b.plants {
+    for p in &b.ir.plants {
         out.entry(runbook_path(p))
             .or_insert_with(|| (runbook(b, p), Vec::new()))
             .1
@@ -704,17 +696,11 @@ fn runbooks(b: &Built) -> BTreeMap<String, (&str, Vec<&PlantCtx>)> {
 
 #[test]
 fn in_cluster_runbooks_restore_the_postgrescluster_in_place_first() {
-    let mut seen = 0;
-    for name in EXAMPLES {
-        let b = example(name);
-        for p in b
-            .plants
-            .iter()
-            .filter(|p| !p.database.managed && p.tenancy != "shared")
-        {
-            seen += 1;
+    each_example_plant(
+        |p| !p.database.managed && p.tenancy != "shared",
+        |b, p| {
             let path = runbook_path(p);
-            let bs = blocks(&path, runbook(&b, p));
+            let bs = blocks(&path, runbook(b, p));
             let env = p.env.as_str();
             let pgo = position(&bs, env, "pgo-pitr").expect("in-place restore");
             // The in-place restore is the first restore after the stop, before any side copy.
@@ -745,9 +731,8 @@ fn in_cluster_runbooks_restore_the_postgrescluster_in_place_first() {
             let start_web = position(&bs, env, "start-web").expect("start-web");
             assert!(start_web > pgo, "{path}");
             assert!(bs[start_web].text.contains("wait pod -l"), "{path}");
-        }
-    }
-    assert!(seen > 0);
+        },
+    );
 }
 
 #[test]
@@ -755,7 +740,7 @@ fn side_copies_never_archive_into_the_production_repository() {
     let mut seen = 0;
     for name in EXAMPLES {
         let b = example(name);
-        for (path, (md, _)) in runbooks(&b) {
+        for (path, (md, _)) in runbooks(b) {
             for block in blocks(&path, md)
                 .iter()
                 .filter(|b| b.kind == "pitr" || b.kind == "side-restore")
@@ -783,19 +768,20 @@ fn side_copies_never_archive_into_the_production_repository() {
 
 #[test]
 fn platform_runbooks_stop_resume_and_check_every_tenant() {
-    let mut seen = 0;
-    for name in EXAMPLES {
-        let b = example(name);
-        for pl in b.plants.iter().filter(|p| p.platform) {
-            seen += 1;
+    each_example_plant(
+        |p| p.platform,
+        |b, pl| {
             let path = runbook_path(pl);
-            let bs = blocks(&path, runbook(&b, pl));
+            let md = runbook(b, pl);
+            let bs = blocks(&path, md);
+            // Values, never a map's representation, reach the text.
+            assert!(!md.contains("{'"), "{path}");
             let env = pl.env.as_str();
-            let tenants: Vec<&PlantCtx> = b
-                .plants
-                .iter()
-                .filter(|t| t.tenancy == "shared" && t.cluster == pl.cluster)
-                .collect();
+            let tenants: Vec<&PlantCtx> =
+                b.ir.plants
+                    .iter()
+                    .filter(|t| t.tenancy == "shared" && t.cluster == pl.cluster)
+                    .collect();
             assert!(!tenants.is_empty(), "{path}");
             let stop = &block(&bs, env, "stop", None).expect("stop").text;
             assert!(
@@ -808,6 +794,12 @@ fn platform_runbooks_stop_resume_and_check_every_tenant() {
             let start = &block(&bs, env, "start", None).expect("start").text;
             let check = &block(&bs, env, "check", None).expect("check").text;
             for t in &tenants {
+                assert!(
+                    md.contains(&format!("`{}/{}`", t.name, t.env)),
+                    "{path}: names tenant {}/{}",
+                    t.name,
+                    t.env
+                );
                 assert!(
                     stop.contains(&format!(
                         "patch application '{}' --type=merge",
@@ -839,26 +831,19 @@ fn platform_runbooks_stop_resume_and_check_every_tenant() {
                     || tenants.iter().any(|t| t.host == pl.host),
                 "{path}"
             );
-        }
-    }
-    assert!(seen > 0);
+        },
+    );
 }
 
 #[test]
 fn shared_tenants_restore_the_filestore_swap_as_postgres_and_restart_odoo() {
-    let mut seen = 0;
-    for name in EXAMPLES {
-        let b = example(name);
-        for p in b.plants.iter().filter(|p| p.tenancy == "shared") {
-            seen += 1;
+    each_example_plant(
+        |p| p.tenancy == "shared",
+        |b, p| {
             let path = runbook_path(p);
-            let bs = blocks(&path, runbook(&b, p));
+            let bs = blocks(&path, runbook(b, p));
             let env = p.env.as_str();
-            let platform = b
-                .plants
-                .iter()
-                .find(|q| q.platform && q.cluster == p.cluster)
-                .expect("platform");
+            let platform = platform_of(b, p);
             let side = &block(&bs, env, "side-restore", Some(1)).expect("side").text;
             assert!(
                 side.contains(&format!(
@@ -884,8 +869,8 @@ fn shared_tenants_restore_the_filestore_swap_as_postgres_and_restart_odoo() {
             let f = &bs[filestore].text;
             assert!(
                 f.contains(&format!(
-                    "prefix='filestore/platform/{}/{}/'",
-                    p.cluster.as_deref().expect("cluster"),
+                    "prefix='{}{}/'",
+                    filestore_prefix(platform),
                     p.names.db_name
                 )) && f.contains(&format!(
                     "live='/var/lib/odoo/filestore/{}'",
@@ -903,16 +888,15 @@ fn shared_tenants_restore_the_filestore_swap_as_postgres_and_restart_odoo() {
             let resume = start.find("apply -f").expect("resume");
             assert!(restart < status && status < resume, "{path}:\n{start}");
             assert!(start.contains("-n 'odoo-shared' rollout restart"), "{path}");
-        }
-    }
-    assert!(seen > 0);
+        },
+    );
 }
 
 #[test]
 fn kubectl_commands_name_their_context() {
     for name in EXAMPLES {
         let b = example(name);
-        for (path, (md, _)) in runbooks(&b) {
+        for (path, (md, _)) in runbooks(b) {
             for block in blocks(&path, md) {
                 // Lines naming kubectl as a command (not the `: "${X:?…}"` prompts).
                 for line in block.text.lines().filter(|l| !l.starts_with(": \"")) {
@@ -948,7 +932,7 @@ fn rds_runbooks_hand_the_restored_instance_to_terraform_and_restore_peer_regions
     let mut seen = 0;
     for name in EXAMPLES {
         let b = example(name);
-        for (path, (md, envs)) in runbooks(&b) {
+        for (path, (md, envs)) in runbooks(b) {
             if !envs.iter().all(|p| p.database.managed) {
                 continue;
             }
@@ -1011,31 +995,23 @@ fn rds_runbooks_hand_the_restored_instance_to_terraform_and_restore_peer_regions
 #[test]
 fn filestores_are_restored_from_their_versioned_copy_as_of_the_target() {
     let mut seen = 0;
-    for name in EXAMPLES {
-        let b = example(name);
-        for p in b.plants.iter().filter(|p| p.tenancy != "shared") {
+    each_example_plant(
+        |p| p.tenancy != "shared",
+        |b, p| {
             let path = runbook_path(p);
-            let md = runbook(&b, p);
+            let md = runbook(b, p);
             assert!(!md.contains("backup of the PVC"), "{path}");
             let bs = blocks(&path, md);
             let Some(repo) = p.backup.repos.first() else {
-                continue;
+                return;
             };
             seen += 1;
             let f = &block(&bs, &p.env, "filestore", None)
                 .expect("filestore")
                 .text;
-            let prefix = if p.platform {
-                format!(
-                    "filestore/platform/{}/",
-                    p.cluster.as_deref().expect("cluster")
-                )
-            } else {
-                format!("filestore/{}/{}/", p.name, p.env)
-            };
             for needle in [
                 format!("bucket='{}'", repo.bucket),
-                format!("prefix='{prefix}'"),
+                format!("prefix='{}'", filestore_prefix(p)),
                 "live='/var/lib/odoo/filestore'".to_string(),
                 "aws s3api list-object-versions".to_string(),
                 "DeleteMarkers[]".to_string(),
@@ -1050,7 +1026,7 @@ fn filestores_are_restored_from_their_versioned_copy_as_of_the_target() {
             let at = position(&bs, &p.env, "filestore");
             assert!(position(&bs, &p.env, "start-web") < at, "{path}");
             assert!(at < position(&bs, &p.env, "start"), "{path}");
-        }
-    }
-    assert!(seen > 0);
+        },
+    );
+    assert!(seen > 0, "no environment with a backup bucket");
 }

@@ -3,9 +3,10 @@
 //! versions only), TLS-only and private buckets, pinned providers, no secrets, IRSA roles with
 //! the shared names, RDS for `dedicated-environment`, and plant text that stays data.
 
-use crate::support::{EXAMPLES, read_inputs, root};
+use crate::support::{EXAMPLES, filestore_prefix, read_inputs, root};
 use blueprint_cli::build::{Options, Verifiers, render_and_verify, verify};
 use blueprint_compiler::lower::{Check, Ir, Output, PlantCtx, Scope};
+use blueprint_compiler::units::{cpu_millis, quantity};
 use blueprint_compiler::{Input, compile};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -244,11 +245,13 @@ fn object_lock_default_retention_only_where_critical_plants_and_within_their_ret
 
 #[test]
 fn buckets_refuse_requests_without_tls() {
+    let mut seen = 0;
     for name in EXAMPLES {
         let (_, files) = terraform(name);
         let Some(text) = files.get("terraform/modules/backup-bucket/main.tf") else {
             continue;
         };
+        seen += 1;
         let policy = block(text, "data \"aws_iam_policy_document\" \"tls_only\" {");
         assert_eq!(attr(&policy, "effect"), Some("\"Deny\""), "{name}");
         assert_eq!(attr(&policy, "actions"), Some("[\"s3:*\"]"), "{name}");
@@ -267,15 +270,18 @@ fn buckets_refuse_requests_without_tls() {
             "{name}"
         );
     }
+    assert!(seen > 0, "no example has a backup bucket");
 }
 
 #[test]
 fn public_access_is_blocked_entirely_and_acls_are_off() {
+    let mut seen = 0;
     for name in EXAMPLES {
         let (_, files) = terraform(name);
         let Some(text) = files.get("terraform/modules/backup-bucket/main.tf") else {
             continue;
         };
+        seen += 1;
         let block_ = block(
             text,
             "resource \"aws_s3_bucket_public_access_block\" \"backup\" {",
@@ -298,6 +304,7 @@ fn public_access_is_blocked_entirely_and_acls_are_off() {
             "{name}"
         );
     }
+    assert!(seen > 0, "no example has a backup bucket");
 }
 
 #[test]
@@ -403,10 +410,10 @@ fn modules_exist_only_when_a_root_calls_them_and_sources_are_relative() {
                 .filter(|l| l.trim_start().starts_with("source "))
             {
                 let source = attr(&[line], "source").expect("a source").trim_matches('"');
-                let depth = if !path.starts_with("terraform/plants/") {
-                    2
-                } else {
+                let depth = if path.starts_with("terraform/plants/") {
                     3
+                } else {
+                    2
                 };
                 let module = source
                     .strip_prefix(&format!("{}modules/", "../".repeat(depth)))
@@ -883,24 +890,11 @@ fn requests_of(v: &Value) -> (u64, u64) {
 }
 
 fn millicores(s: &str) -> u64 {
-    s.strip_suffix('m').map_or_else(
-        || s.parse::<u64>().expect("cores") * 1000,
-        |m| m.parse().expect("m"),
-    )
+    cpu_millis(s).unwrap_or_else(|e| panic!("{s}: {e}"))
 }
 
 fn bytes(s: &str) -> u64 {
-    for (suffix, unit) in [
-        ("Ki", 1u64 << 10),
-        ("Mi", 1 << 20),
-        ("Gi", 1 << 30),
-        ("Ti", 1 << 40),
-    ] {
-        if let Some(n) = s.strip_suffix(suffix) {
-            return n.parse::<u64>().expect("number") * unit;
-        }
-    }
-    s.parse().expect("bytes")
+    quantity(s).unwrap_or_else(|e| panic!("{s}: {e}"))
 }
 
 #[test]
@@ -1044,14 +1038,7 @@ fn filestore_backups_may_use_only_their_prefix_of_the_repo1_bucket() {
                 attr(fs, "bucket"),
                 Some(format!("\"{}\"", repo1.bucket).as_str())
             );
-            let prefix = if p.platform {
-                format!(
-                    "filestore/platform/{}/",
-                    p.cluster.as_deref().expect("cluster")
-                )
-            } else {
-                format!("filestore/{}/{}/", p.name, p.env)
-            };
+            let prefix = filestore_prefix(p);
             assert_eq!(attr(fs, "prefix"), Some(format!("\"{prefix}\"").as_str()));
             assert_eq!(
                 attr(fs, "service_account"),
@@ -1163,6 +1150,7 @@ fn iam_role_names_of_the_modules_fit_with_the_longest_plant_and_environment() {
     let (_, files) = terraform("critical-managed");
     for module in ["cluster", "managed-database"] {
         let text = &files[&format!("terraform/modules/{module}/main.tf")];
+        let mut names = 0;
         for line in text.lines().map(str::trim) {
             for var in ["\"${var.name}-", "\"${var.identifier}-"] {
                 if let Some(rest) = line
@@ -1171,9 +1159,11 @@ fn iam_role_names_of_the_modules_fit_with_the_longest_plant_and_environment() {
                 {
                     let suffix = rest.trim_end_matches('"');
                     assert!(longest + 1 + suffix.len() <= 64, "{module}: {line}");
+                    names += 1;
                 }
             }
         }
+        assert!(names > 0, "{module}: no role name found");
     }
 }
 

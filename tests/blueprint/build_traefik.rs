@@ -15,6 +15,11 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
+// The three constants below restate `lower/traefik.rs` on purpose: they are Odoo's facts
+// (DESIGN §4.5, reference odoo.md §4), written independently of the code so that a path
+// dropped from the code's list, or a changed limit, fails these tests instead of silently
+// changing both sides.
+
 /// Odoo rejects bodies above this whatever the proxy allows.
 const ODOO_MAX_BODY: u64 = 128 * 1024 * 1024;
 
@@ -115,6 +120,18 @@ impl Built {
             .into_iter()
             .find(|m| m["metadata"]["name"] == name)
             .unwrap_or_else(|| panic!("{}: no Middleware {name}", Self::dir(p)))
+    }
+
+    /// The IngressRoute whose first route matches `host` (a client-certificate integration's).
+    fn route_for_host(&self, p: &PlantCtx, host: &str) -> Value {
+        self.of_kind(p, "IngressRoute")
+            .into_iter()
+            .find(|r| {
+                r["spec"]["routes"][0]["match"]
+                    .as_str()
+                    .is_some_and(|m| m.contains(host))
+            })
+            .unwrap_or_else(|| panic!("{}: no route for {host}", Self::dir(p)))
     }
 
     fn main_route(&self, p: &PlantCtx) -> Value {
@@ -410,6 +427,7 @@ fn buffering_never_exceeds_what_odoo_accepts() {
 #[test]
 fn rate_limits_account_for_traefik_replicas() {
     let mut three = false;
+    let mut integration_limits = 0;
     for (name, b) in examples() {
         for p in b.plants() {
             let replicas = b.traefik_values(&Built::cluster_of(p))["deployment"]["replicas"]
@@ -459,12 +477,17 @@ fn rate_limits_account_for_traefik_replicas() {
                     i.name
                 );
                 assert_eq!(seconds(spec["period"].as_str().expect("period")), period);
+                integration_limits += 1;
             }
         }
     }
     assert!(
         three,
         "a critical dedicated cluster runs three Traefik replicas"
+    );
+    assert!(
+        integration_limits > 0,
+        "some example integration has a rateLimit"
     );
 }
 
@@ -497,6 +520,7 @@ fn keys(v: &Value, out: &mut Vec<String>) {
 
 #[test]
 fn no_traefik_v3_removed_fields_and_odoo_may_frame_itself() {
+    let mut security_headers = 0;
     for (name, b) in examples() {
         for (path, text) in b.files.iter().filter(|(p, _)| p.contains("/traefik/")) {
             let v = parse(path, text);
@@ -520,9 +544,11 @@ fn no_traefik_v3_removed_fields_and_odoo_may_frame_itself() {
                 assert_eq!(h["customFrameOptionsValue"], "SAMEORIGIN", "{path}");
                 assert_eq!(h["contentTypeNosniff"], true);
                 assert!(h["stsSeconds"].as_u64().expect("stsSeconds") >= 31_536_000);
+                security_headers += 1;
             }
         }
     }
+    assert!(security_headers > 0, "no security headers Middleware");
 }
 
 #[test]
@@ -566,15 +592,7 @@ fn client_certificate_integrations_have_their_own_host_and_tls_option() {
             for i in p.integrations.iter().filter(|i| i.mutual_tls && i.inbound) {
                 seen += 1;
                 let host = i.host.clone().expect("an own host");
-                let route = b
-                    .of_kind(p, "IngressRoute")
-                    .into_iter()
-                    .find(|r| {
-                        r["spec"]["routes"][0]["match"]
-                            .as_str()
-                            .is_some_and(|m| m.contains(&host))
-                    })
-                    .unwrap_or_else(|| panic!("{name}: no route for {host}"));
+                let route = b.route_for_host(p, &host);
                 let option = route["spec"]["tls"]["options"]["name"].clone();
                 let tls = b
                     .of_kind(p, "TLSOption")
@@ -772,15 +790,7 @@ fn shared_tenants_integration_hosts_reach_the_tenants_database() {
         for p in b.plants() {
             for i in p.integrations.iter().filter(|i| i.mutual_tls && i.inbound) {
                 let host = i.host.clone().expect("an own host");
-                let route = b
-                    .of_kind(p, "IngressRoute")
-                    .into_iter()
-                    .find(|r| {
-                        r["spec"]["routes"][0]["match"]
-                            .as_str()
-                            .is_some_and(|m| m.contains(&host))
-                    })
-                    .unwrap_or_else(|| panic!("{name}: no route for {host}"));
+                let route = b.route_for_host(p, &host);
                 let first = middleware_names(&routes(&route)[0])[0].clone();
                 let forward = format!("{}integration-{}-host", p.names.prefix, i.name);
                 if p.tenancy == "shared" {

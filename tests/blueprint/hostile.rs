@@ -413,3 +413,125 @@ fn a_typo_is_reported_once_and_hides_no_other_missing_key() {
         "{got:?}"
     );
 }
+
+/// The `shared-warehouses` example with its fleet file edited, compiled.
+fn shared_warehouses_with_fleet(
+    edit: impl Fn(String) -> String,
+) -> (blueprint_compiler::Compilation, String) {
+    let base = crate::support::root().join("examples/shared-warehouses");
+    let mut inputs = crate::support::read_inputs(&base, "plants");
+    let fleet = inputs
+        .iter_mut()
+        .find(|i| i.is_fleet)
+        .expect("shared-warehouses has a fleet file");
+    let text = edit(String::from_utf8(fleet.bytes.clone()).expect("UTF-8"));
+    fleet.bytes = text.clone().into_bytes();
+    (compile(&inputs), text)
+}
+
+/// `plants/fleet.toml:<line>:` of the first line of `text` starting with `start`.
+fn fleet_line(text: &str, start: &str) -> String {
+    let n = text
+        .lines()
+        .position(|l| l.starts_with(start))
+        .expect("the edited line");
+    format!("plants/fleet.toml:{}:", n + 1)
+}
+
+#[test]
+fn a_shared_platforms_own_values_are_reported_where_the_fleet_writes_them() {
+    let unpinned = "image = \"registry.valdor.eu/odoo/odoo:18.0\"";
+    let (c, text) = shared_warehouses_with_fleet(|s| {
+        let pinned = s
+            .lines()
+            .find(|l| l.starts_with("image = \"registry.valdor.eu/odoo/odoo:18.0@"))
+            .expect("wh-eu-west's image")
+            .to_string();
+        s.replacen(&pinned, unpinned, 1).replacen(
+            "\"delivery\", \"account\"]",
+            "\"delivery\", \"account\", \"Bad-Mod\"]",
+            1,
+        )
+    });
+    assert!(text.contains("\"Bad-Mod\"]"), "the module edit applies");
+    let found = crate::support::findings(&c);
+    let image_at = fleet_line(&text, unpinned);
+    let modules_at = fleet_line(&text, "modules = [\"stock\", \"stock_picking_batch\"");
+    // The tenants running the image and the platform report it once, at the fleet's value.
+    assert_eq!(
+        found.iter().filter(|f| f.starts_with("BP4001")).count(),
+        1,
+        "{found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|f| f.starts_with(&format!("BP4001 {image_at}"))),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|f| f.starts_with(&format!("BP4008 {modules_at}"))),
+        "{found:?}"
+    );
+    // Neither blames the cluster's recovery promise.
+    assert!(
+        c.diagnostics
+            .iter()
+            .all(|d| !d.message.starts_with("shared platform of cluster")),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn an_operate_group_that_is_no_label_value_leaves_the_platform_team_platform() {
+    let (c, text) = shared_warehouses_with_fleet(|s| {
+        s.replacen(
+            "operate = \"valdor-platform-operators\"",
+            "operate = \"Platform Ops\"",
+            1,
+        )
+    });
+    assert!(text.contains("\"Platform Ops\""), "the edit applies");
+    assert!(!c.has_errors(), "{:?}", crate::support::findings(&c));
+    assert!(!c.platforms.is_empty());
+    for p in &c.platforms {
+        assert_eq!(p.owner.team.value, "platform");
+    }
+    // A group that is a label value names the team, as in the example.
+    let (c, _) = shared_warehouses_with_fleet(|s| s);
+    assert!(!c.platforms.is_empty());
+    for p in &c.platforms {
+        assert_eq!(p.owner.team.value, "valdor-platform-operators");
+    }
+}
+
+#[test]
+fn fleet_text_cannot_change_the_structure_of_a_generated_platform() {
+    // A quote, a newline, a comment sign and a YAML indicator in the cluster's image: the
+    // generated platform still parses, and holds the image as written.
+    let hostile = "registry.valdor.eu/odoo/odoo:18.0\\\"\\nusers: 1\\n# &a *a: [";
+    let (c, _) = shared_warehouses_with_fleet(|s| {
+        let pinned = s
+            .lines()
+            .find(|l| l.starts_with("image = \"registry.valdor.eu/odoo/odoo:18.0@"))
+            .expect("wh-eu-west's image")
+            .to_string();
+        s.replacen(&pinned, &format!("image = \"{hostile}\""), 1)
+    });
+    let found = crate::support::findings(&c);
+    assert!(
+        found.iter().all(|f| !f.contains("<generated>")),
+        "no finding in the generated text itself: {found:?}"
+    );
+    let west = c
+        .platforms
+        .iter()
+        .find(|p| p.cluster.as_ref().is_some_and(|k| k.value == "wh-eu-west"))
+        .expect("wh-eu-west's platform resolves");
+    assert_eq!(
+        west.odoo.image.value,
+        "registry.valdor.eu/odoo/odoo:18.0\"\nusers: 1\n# &a *a: ["
+    );
+}

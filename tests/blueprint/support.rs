@@ -92,3 +92,72 @@ pub(crate) fn yaml(path: &str, text: &str) -> serde_json::Value {
     blueprint_verify::parse_back(path, text)
         .unwrap_or_else(|problems| panic!("{path}: {problems:?}"))
 }
+
+/// An example fleet built in memory (nothing is written): its IR and its rendered files as
+/// text by output path.
+pub(crate) struct Example {
+    /// Its name under `examples/`.
+    pub(crate) name: &'static str,
+    /// The IR it was rendered from.
+    pub(crate) ir: blueprint_compiler::lower::Ir,
+    /// The rendered files.
+    pub(crate) files: std::collections::BTreeMap<String, String>,
+}
+
+/// The example fleet `name`, built once per test process; panics with the findings when the
+/// build fails.
+pub(crate) fn example(name: &str) -> &'static Example {
+    static BUILT: [std::sync::OnceLock<Example>; EXAMPLES.len()] =
+        [const { std::sync::OnceLock::new() }; EXAMPLES.len()];
+    let i = EXAMPLES
+        .iter()
+        .position(|e| *e == name)
+        .unwrap_or_else(|| panic!("{name} is not in EXAMPLES"));
+    BUILT[i].get_or_init(|| {
+        let built = build_ok(&read_inputs(&root().join("examples").join(name), "plants"));
+        Example {
+            name: EXAMPLES[i],
+            ir: built.ir.expect("a built example has an IR"),
+            files: built
+                .files
+                .into_iter()
+                .map(|(p, b)| (p, String::from_utf8(b).expect("UTF-8 output")))
+                .collect(),
+        }
+    })
+}
+
+/// Calls `f` with every plant environment `keep` selects in every example fleet, and the
+/// example; returns how many there were, and fails when there was none (a check over no plant
+/// proves nothing).
+pub(crate) fn each_example_plant(
+    keep: impl Fn(&blueprint_compiler::lower::PlantCtx) -> bool,
+    mut f: impl FnMut(&Example, &blueprint_compiler::lower::PlantCtx),
+) -> usize {
+    let mut n = 0;
+    for name in EXAMPLES {
+        let e = example(name);
+        for p in e.ir.plants.iter().filter(|p| keep(p)) {
+            n += 1;
+            f(e, p);
+        }
+    }
+    assert!(n > 0, "no plant environment of the examples to check");
+    n
+}
+
+/// Where the filestore backup of a plant environment (or shared platform) goes in its repo1
+/// bucket, as DESIGN §4.3 and the generated files agree: `filestore/<plant>/<env>/`, or
+/// `filestore/platform/<cluster>/` for a shared platform.
+pub(crate) fn filestore_prefix(p: &blueprint_compiler::lower::PlantCtx) -> String {
+    if p.platform {
+        format!(
+            "filestore/platform/{}/",
+            p.cluster
+                .as_deref()
+                .expect("a shared platform has a cluster")
+        )
+    } else {
+        format!("filestore/{}/{}/", p.name, p.env)
+    }
+}

@@ -192,10 +192,12 @@ pub fn compile(inputs: &[Input]) -> Compilation {
     }
 }
 
-/// Resolves the shared platform of every cluster that serves `shared` tenants. Its errors are
-/// reported at the cluster (the platform cannot honour what the cluster promises); its
-/// warnings are not, as the fleet rules already judge the cluster's own values where the
-/// fleet file wrote them.
+/// Resolves the shared platform of every cluster that serves `shared` tenants. Its warnings are
+/// not reported, as the fleet rules already judge the cluster's own values where the fleet file
+/// wrote them. An error about a value the platform copies from the fleet (its image, modules,
+/// region…) is reported where the fleet file writes that value; any other (recovery, sizing:
+/// the platform cannot honour what the cluster promises for its tenants) at the cluster's
+/// `recovery`, with the generated platform's line beside it.
 fn resolve_platforms(
     map: &mut SourceMap,
     fleet: &fleet::Fleet,
@@ -204,10 +206,10 @@ fn resolve_platforms(
 ) -> Vec<ResolvedPlant> {
     let mut platforms = Vec::new();
     for (name, cluster) in &fleet.clusters {
-        let Some(text) = resolve::platform::plant_text(fleet, name, cluster, plants) else {
+        let Some(generated) = resolve::platform::plant_text(fleet, name, cluster, plants) else {
             continue;
         };
-        let id = map.add(resolve::platform::path(name), text);
+        let id = map.add(resolve::platform::path(name), generated.text.clone());
         let parsed = blueprint_syntax::parse(map, id, Format::Yaml, &Limits::default());
         let mut local = parsed.diagnostics;
         if let Some(root) = parsed.root {
@@ -221,13 +223,20 @@ fn resolve_platforms(
                 platforms.push(p);
             }
         }
-        // Shown at the cluster in the fleet file, where the promise was made, with the
-        // generated platform's line beside it.
-        let anchor = cluster.recovery.map_or(cluster.span, |(_, _, span)| span);
+        let promise = cluster.recovery.map_or(cluster.span, |(_, _, span)| span);
         for mut d in local
             .into_iter()
             .filter(|d| d.severity == blueprint_diagnostics::Severity::Error)
         {
+            d.scopes.clear();
+            let source = d.primary.as_ref().and_then(|l| generated.source_of(l.span));
+            if let (Some(at), Some(label)) = (source, d.primary.as_mut()) {
+                // The fleet's own value, judged as any plant's: the same finding as a tenant
+                // running it reports, so the two merge.
+                label.span = at;
+                diags.push(d);
+                continue;
+            }
             d.message = format!("shared platform of cluster `{name}`: {}", d.message);
             if let Some(generated) = d.primary.take() {
                 d.secondary.insert(
@@ -242,10 +251,9 @@ fn resolve_platforms(
                 );
             }
             d.primary = Some(blueprint_diagnostics::Label {
-                span: anchor,
+                span: promise,
                 message: "what the cluster's platform must honour".into(),
             });
-            d.scopes.clear();
             d.help = Some(format!(
                 "change clusters.{name}.recovery in the fleet file or move shared tenants to another cluster; for the platform's own numbers: {}",
                 d.help.unwrap_or_default()

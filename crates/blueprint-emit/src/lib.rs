@@ -3,15 +3,18 @@
 //!
 //! 1. [`recover`] finishes or rolls back a build that was interrupted (`kill -9`, power loss):
 //!    every build calls it first, so no one has to clean up by hand.
-//! 2. [`plan`] compares the rendered files with OUT and with `blueprint.lock` (the files the
-//!    previous build wrote and their sha256): what to write, what is unchanged (and so keeps
-//!    its mtime), what to prune, which generated files were edited by hand, and which paths
-//!    would overwrite a file blueprint does not own.
-//! 3. [`apply`] writes through a journal: every new file is staged in `OUT/.blueprint-txn/`,
-//!    then the journal is committed with one atomic rename, then each staged file is renamed
-//!    over its target and pruned files are removed, and `blueprint.lock` last. Before the
-//!    commit the old tree is intact and recovery discards the staging; after it, recovery
-//!    replays the journal, whose steps are idempotent, to the new tree.
+//! 2. [`Stager`] stages each rendered file that differs from OUT in `OUT/.blueprint-txn/` as
+//!    the build produces it; a failed build discards the staging, leaving OUT as it was.
+//! 3. [`plan_entries`] compares the rendered files (their sha256, and where staged, their
+//!    staging) with OUT and with `blueprint.lock` (the files the previous build wrote and their
+//!    sha256): what to write, what is unchanged (and so keeps its mtime), what to prune, which
+//!    generated files were edited by hand, and which paths would overwrite a file blueprint
+//!    does not own.
+//! 4. [`apply`] writes through a journal: what is not staged yet is staged, then the journal
+//!    is committed with one atomic rename, then each staged file is renamed over its target
+//!    and pruned files are removed, and `blueprint.lock` last. Before the commit the old tree
+//!    is intact and recovery (or the failing build itself) discards the staging; after it,
+//!    recovery replays the journal, whose steps are idempotent, to the new tree.
 
 #![allow(clippy::disallowed_methods)] // this crate is the writer the lint keeps everyone else from being
 
@@ -158,7 +161,7 @@ pub(crate) fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Erro
 }
 
 /// The sha256 of a file on disk, `None` when it does not exist.
-fn file_sha(path: &Path) -> Result<Option<String>, EmitError> {
+pub fn file_sha(path: &Path) -> Result<Option<String>, EmitError> {
     match std::fs::read(path) {
         Ok(bytes) => Ok(Some(sha256_hex(&bytes))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -187,24 +190,8 @@ pub struct Entry {
     pub payload: Option<Payload>,
 }
 
-/// Compares the rendered `files` with OUT and its lock. `lock` is the new lock without its
-/// `files` (they are filled in here from `files`).
-pub fn plan(out: &Path, files: BTreeMap<String, Vec<u8>>, lock: Lock) -> Result<Plan, EmitError> {
-    let entries = files
-        .into_iter()
-        .map(|(path, bytes)| {
-            let entry = Entry {
-                sha: sha256_hex(&bytes),
-                disk: None,
-                payload: Some(Payload::Bytes(bytes)),
-            };
-            (path, entry)
-        })
-        .collect();
-    plan_entries(out, entries, lock)
-}
-
-/// [`plan`] for files the build already hashed, compared with OUT and, where it did, staged.
+/// Compares the files a build produced with OUT and its lock. `lock` is the new lock without
+/// its `files` (they are filled in here from `entries`).
 pub fn plan_entries(
     out: &Path,
     entries: BTreeMap<String, Entry>,
@@ -214,7 +201,8 @@ pub fn plan_entries(
         check_path(path)?;
     }
     let old = Lock::read(&out.join(LOCK_FILE))?;
-    let owned = old.as_ref().map(|l| l.files.clone()).unwrap_or_default();
+    let none = BTreeMap::new();
+    let owned = old.as_ref().map_or(&none, |l| &l.files);
     let mut p = Plan::default();
     lock.files = entries
         .iter()
@@ -228,7 +216,7 @@ pub fn plan_entries(
             None => file_sha(&out.join(path)),
         }
     };
-    for (path, expected) in &owned {
+    for (path, expected) in owned {
         let found = disk(path)?;
         on_disk.insert(path.clone(), found.clone());
         match found {
@@ -278,16 +266,22 @@ pub fn plan_entries(
 #[derive(Debug)]
 pub struct Stager {
     out: PathBuf,
-    out_existed: bool,
+    /// The outermost of OUT and its ancestors that did not exist yet: staging creates it.
+    created: Option<PathBuf>,
 }
 
 impl Stager {
     /// A stager for OUT. Call [`recover`] first: an unfinished build's staging is in the way.
     #[must_use]
     pub fn new(out: &Path) -> Self {
+        let created = out
+            .ancestors()
+            .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
+            .last()
+            .map(Path::to_path_buf);
         Self {
             out: out.to_path_buf(),
-            out_existed: out.exists(),
+            created,
         }
     }
 
@@ -295,18 +289,22 @@ impl Stager {
     pub fn stage(&self, name: &str, bytes: &[u8]) -> Result<(), EmitError> {
         let stage = self.out.join(TXN_DIR).join("stage");
         std::fs::create_dir_all(&stage).map_err(io("cannot create", &stage))?;
-        txn::write_plain(&stage.join(name), bytes)
+        txn::write_plain(&stage.join(name), bytes).map(drop)
     }
 
-    /// Removes what was staged, and OUT itself when the build created it: OUT is left exactly
-    /// as it was.
+    /// Removes what was staged, and OUT and the parents the build created (when nothing else
+    /// was put in them): OUT is left exactly as it was.
     pub fn discard(self) -> Result<(), EmitError> {
         let txn = self.out.join(TXN_DIR);
         if txn.exists() {
             std::fs::remove_dir_all(&txn).map_err(io("cannot remove", &txn))?;
         }
-        if !self.out_existed {
-            let _ = std::fs::remove_dir(&self.out);
+        if let Some(created) = &self.created {
+            for dir in self.out.ancestors() {
+                if std::fs::remove_dir(dir).is_err() || dir == created {
+                    break;
+                }
+            }
         }
         Ok(())
     }
@@ -361,6 +359,22 @@ mod tests {
             generator: "blueprint test".into(),
             ..Lock::default()
         }
+    }
+
+    /// [`plan_entries`] for files held in memory, staged when the plan is applied.
+    fn plan(out: &Path, files: BTreeMap<String, Vec<u8>>, lock: Lock) -> Result<Plan, EmitError> {
+        let entries = files
+            .into_iter()
+            .map(|(path, bytes)| {
+                let entry = Entry {
+                    sha: sha256_hex(&bytes),
+                    disk: None,
+                    payload: Some(Payload::Bytes(bytes)),
+                };
+                (path, entry)
+            })
+            .collect();
+        plan_entries(out, entries, lock)
     }
 
     fn build(out: &Path, entries: &[(&str, &str)], force: bool) -> Result<Summary, EmitError> {
@@ -456,6 +470,13 @@ mod tests {
         assert!(out.join(TXN_DIR).exists());
         stager.discard().unwrap();
         assert!(!out.exists(), "an OUT the build created is removed again");
+        // …and so are the parents it created, up to the first that existed.
+        let deep = parent.path().join("a/b/out");
+        let stager = Stager::new(&deep);
+        stager.stage("o0", b"x").unwrap();
+        stager.discard().unwrap();
+        assert!(!parent.path().join("a").exists());
+        assert!(parent.path().exists());
         build(&out, &[("a.yaml", "a\n")], false).unwrap();
         let before = tree(&out);
         let stager = Stager::new(&out);
@@ -590,10 +611,39 @@ mod tests {
     }
 
     #[test]
+    fn a_build_failing_before_its_commit_leaves_out_as_it_was() {
+        let out = tempfile::tempdir().unwrap();
+        build(out.path(), V1, false).unwrap();
+        let old = tree(out.path());
+        let old_lock = fs::read(out.path().join(LOCK_FILE)).unwrap();
+        recover(out.path()).unwrap();
+        let stager = Stager::new(out.path());
+        stager.stage("o0", b"a2\n").unwrap();
+        let entry = |sha: &str, name: &str| Entry {
+            sha: sha256_hex(sha.as_bytes()),
+            disk: None,
+            payload: Some(Payload::Staged(name.into())),
+        };
+        let entries = BTreeMap::from([
+            ("plants/lyon/prod/a.yaml".to_string(), entry("a2\n", "o0")),
+            // Never staged: the build must fail before its commit.
+            ("plants/paris/prod/c.yaml".to_string(), entry("c2\n", "o1")),
+        ]);
+        let p = plan_entries(out.path(), entries, lock()).unwrap();
+        assert_eq!(p.write.len(), 2);
+        let err = apply(out.path(), p, false).unwrap_err();
+        assert!(matches!(err, EmitError::Io { .. }), "{err}");
+        assert_eq!(tree(out.path()), old);
+        assert_eq!(fs::read(out.path().join(LOCK_FILE)).unwrap(), old_lock);
+        assert!(!out.path().join(TXN_DIR).exists(), "no staging is left");
+    }
+
+    #[test]
     fn a_build_interrupted_before_its_commit_leaves_the_old_tree() {
         let out = tempfile::tempdir().unwrap();
         build(out.path(), V1, false).unwrap();
         let old = tree(out.path());
+        let old_lock = fs::read(out.path().join(LOCK_FILE)).unwrap();
         let p = plan(out.path(), files(V2), lock()).unwrap();
         crash(
             out.path(),
@@ -603,8 +653,10 @@ mod tests {
             CrashAt::WhileStaging,
         )
         .unwrap();
+        assert!(out.path().join(TXN_DIR).exists(), "something was staged");
         assert_eq!(recover(out.path()).unwrap(), Recovery::RolledBack);
         assert_eq!(tree(out.path()), old);
+        assert_eq!(fs::read(out.path().join(LOCK_FILE)).unwrap(), old_lock);
         assert!(!out.path().join(TXN_DIR).exists());
     }
 
@@ -615,11 +667,13 @@ mod tests {
         build(clean.path(), V2, false).unwrap();
         let expected = tree(clean.path());
         let expected_lock = fs::read(clean.path().join(LOCK_FILE)).unwrap();
-        // Crash after every possible number of applied steps.
+        // Crash after every possible number of applied steps (and one more).
         for applied in 0..=5 {
             let out = tempfile::tempdir().unwrap();
             build(out.path(), V1, false).unwrap();
             let p = plan(out.path(), files(V2), lock()).unwrap();
+            // 2 writes, 1 deletion and the lock: 4 steps.
+            assert_eq!((p.write.len(), p.delete.len()), (2, 1));
             crash(
                 out.path(),
                 p.write,

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The lock file: generator, input digests, the sha256 of every file written, and each plant's
-/// resolved model (what `diff` compares with outside git). Serialised as sorted, pretty JSON
-/// with a final newline, so it diffs well in review.
+/// resolved model (what `diff` compares with outside git). Serialised as pretty JSON (its
+/// maps sorted by path), with a final newline, so it diffs well in review.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Lock {
@@ -41,8 +41,10 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 impl Lock {
     /// The bytes written to `blueprint.lock`.
     #[must_use]
+    #[allow(clippy::expect_used)]
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
+        let mut s = serde_json::to_string_pretty(self)
+            .expect("a lock is strings and JSON values under string keys: it always serialises");
         s.push('\n');
         s.into_bytes()
     }

@@ -9,7 +9,7 @@ use crate::{EmitError, LOCK_FILE, Lock, Payload, TXN_DIR, io};
 use serde::{Deserialize, Serialize};
 use std::fs;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// One step of a committed transaction.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -32,37 +32,66 @@ pub enum Recovery {
     RolledForward,
 }
 
-fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), EmitError> {
+/// Writes `bytes` to a new file at `path`; durable only once synced (see [`sync_under`]).
+pub(crate) fn write_plain(path: &Path, bytes: &[u8]) -> Result<fs::File, EmitError> {
     let mut f = fs::File::create(path).map_err(io("cannot create", path))?;
     f.write_all(bytes).map_err(io("cannot write", path))?;
-    f.sync_all().map_err(io("cannot sync", path))
+    Ok(f)
 }
 
-pub(crate) fn write_plain(path: &Path, bytes: &[u8]) -> Result<(), EmitError> {
-    let mut f = fs::File::create(path).map_err(io("cannot create", path))?;
-    f.write_all(bytes).map_err(io("cannot write", path))
+/// Writes `bytes` to a new file at `path` and syncs it.
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), EmitError> {
+    write_plain(path, bytes)?
+        .sync_all()
+        .map_err(io("cannot sync", path))
 }
 
-/// Makes everything written under `dir` durable. On Linux one `syncfs` flushes the file
+/// Makes everything written under `root` durable. On Linux one `syncfs` flushes the file
 /// system at once (data, names and directories), which costs one flush instead of one per
-/// file; elsewhere each file in `files` and `dir` itself are synced.
-fn sync_all_under(dir: &Path, files: &[std::path::PathBuf]) -> Result<(), EmitError> {
+/// file; elsewhere each path `touched` lists is synced (a file it wrote, or a directory whose
+/// entries it changed; those removed since are skipped), then `root` itself.
+fn sync_under(root: &Path, touched: impl FnOnce() -> Vec<PathBuf>) -> Result<(), EmitError> {
     #[cfg(target_os = "linux")]
     {
-        let _ = files;
-        let d = fs::File::open(dir).map_err(io("cannot open", dir))?;
-        rustix::fs::syncfs(&d).map_err(|e| io("cannot sync", dir)(e.into()))
+        let _ = touched;
+        let d = fs::File::open(root).map_err(io("cannot open", root))?;
+        rustix::fs::syncfs(&d).map_err(|e| io("cannot sync", root)(e.into()))
     }
     #[cfg(not(target_os = "linux"))]
     {
-        for f in files {
-            fs::File::open(f)
-                .and_then(|f| f.sync_all())
-                .map_err(io("cannot sync", f))?;
+        for path in touched() {
+            match fs::metadata(&path) {
+                Ok(m) if m.is_dir() => sync_dir(&path),
+                Ok(_) => fs::File::open(&path)
+                    .and_then(|f| f.sync_all())
+                    .map_err(io("cannot sync", &path))?,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io("cannot sync", &path)(e)),
+            }
         }
-        sync_dir(dir);
+        sync_dir(root);
         Ok(())
     }
+}
+
+/// The paths a replay of `steps` changes, for [`sync_under`]: the stage directory renames
+/// leave, and the directory of every target with each ancestor up to OUT (a deletion may have
+/// removed the ones it left empty, a rename may have created them).
+fn touched_by(out: &Path, steps: &[Step]) -> Vec<PathBuf> {
+    let mut dirs = std::collections::BTreeSet::new();
+    dirs.insert(out.join(TXN_DIR).join("stage"));
+    for step in steps {
+        let (Step::Put { path, .. } | Step::Delete { path }) = step;
+        let target = out.join(path);
+        let mut dir = target.parent();
+        while let Some(d) = dir.filter(|d| d.starts_with(out) && *d != out) {
+            if !dirs.insert(d.to_path_buf()) {
+                break;
+            }
+            dir = d.parent();
+        }
+    }
+    dirs.into_iter().collect()
 }
 
 /// Syncs a directory so the renames in it survive a power loss (best effort where the
@@ -74,7 +103,9 @@ fn sync_dir(path: &Path) {
 }
 
 /// Stages what is not staged yet, commits and applies one transaction. Callers [`recover`]
-/// first; files a [`crate::Stager`] staged are in the stage directory already.
+/// first; files a [`crate::Stager`] staged are in the stage directory already. A failure before
+/// the commit removes the transaction directory (best effort): OUT is the old tree, with no
+/// staging left behind.
 pub(crate) fn run(
     out: &Path,
     write: Vec<(String, Payload)>,
@@ -88,10 +119,27 @@ pub(crate) fn run(
             why: "an interrupted build is unfinished: recover first".into(),
         });
     }
+    let steps = match commit(&txn, write, delete, lock) {
+        Ok(steps) => steps,
+        Err(e) => {
+            let _ = fs::remove_dir_all(&txn);
+            return Err(e);
+        }
+    };
+    replay(out, &steps)?;
+    finish(out)
+}
+
+/// Stages, syncs and commits the journal of one transaction; returns its steps.
+fn commit(
+    txn: &Path,
+    write: Vec<(String, Payload)>,
+    delete: Vec<String>,
+    lock: &Lock,
+) -> Result<Vec<Step>, EmitError> {
     let stage = txn.join("stage");
     fs::create_dir_all(&stage).map_err(io("cannot create", &stage))?;
     let mut steps = Vec::with_capacity(write.len() + delete.len() + 1);
-    let mut staged = Vec::with_capacity(write.len() + 1);
     for (n, (path, payload)) in write.into_iter().enumerate() {
         let name = match payload {
             Payload::Bytes(bytes) => {
@@ -99,21 +147,34 @@ pub(crate) fn run(
                 write_plain(&stage.join(&name), &bytes)?;
                 name
             }
-            Payload::Staged(name) => name,
+            // A replay takes a missing stage file for one already moved: refuse it now.
+            Payload::Staged(name) => {
+                let staged = stage.join(&name);
+                fs::metadata(&staged).map_err(io("cannot find staged", &staged))?;
+                name
+            }
         };
-        staged.push(stage.join(&name));
         steps.push(Step::Put { stage: name, path });
     }
     steps.extend(delete.into_iter().map(|path| Step::Delete { path }));
     write_plain(&stage.join("lock"), &lock.to_bytes())?;
-    staged.push(stage.join("lock"));
     // The lock goes last: until it is replaced, the old lock still describes what is owned.
     steps.push(Step::Put {
         stage: "lock".into(),
         path: LOCK_FILE.into(),
     });
     // Every staged byte is durable before the journal that points at it.
-    sync_all_under(&stage, &staged)?;
+    sync_under(txn, || {
+        let mut touched: Vec<PathBuf> = steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Put { stage: name, .. } => Some(stage.join(name)),
+                Step::Delete { .. } => None,
+            })
+            .collect();
+        touched.push(stage.clone());
+        touched
+    })?;
     let journal = serde_json::to_vec_pretty(&steps).map_err(|e| EmitError::BadLock {
         path: txn.join("journal.json"),
         why: e.to_string(),
@@ -121,10 +182,9 @@ pub(crate) fn run(
     let tmp = txn.join("journal.json.tmp");
     write_synced(&tmp, &journal)?;
     // The commit point.
-    fs::rename(&tmp, txn.join("journal.json")).map_err(io("cannot commit", &txn))?;
-    sync_dir(&txn);
-    replay(out, &steps)?;
-    finish(out)
+    fs::rename(&tmp, txn.join("journal.json")).map_err(io("cannot commit", txn))?;
+    sync_dir(txn);
+    Ok(steps)
 }
 
 /// Performs the steps; each is idempotent, so a replay after a crash is safe.
@@ -162,8 +222,7 @@ fn replay(out: &Path, steps: &[Step]) -> Result<(), EmitError> {
         }
     }
     // Every rename is durable before the journal that would replay it is removed.
-    sync_all_under(out, &[])?;
-    Ok(())
+    sync_under(out, || touched_by(out, steps))
 }
 
 fn finish(out: &Path) -> Result<(), EmitError> {
@@ -245,7 +304,7 @@ pub(crate) mod testing {
             stage: "lock".into(),
             path: LOCK_FILE.into(),
         });
-        let journal = serde_json::to_vec_pretty(&steps).unwrap_or_default();
+        let journal = serde_json::to_vec_pretty(&steps).expect("steps serialise");
         write_synced(&txn.join("journal.json"), &journal)?;
         sync_dir(&txn);
         if let CrashAt::AfterCommit { applied } = at {

@@ -2,22 +2,25 @@
 //! with the resolved model, where no text reaches the output unless a format-aware filter made
 //! it safe for the place it is written to.
 //!
-//! 1. [`Renderer::new`] builds the environment: undefined values are errors; `safe` and the
-//!    other escape hatches are removed; the formatter refuses any string that did not come out
-//!    of one of the filters below (numbers and booleans are written as they are).
-//! 2. The filters quote for their format: `yaml` (a double-quoted YAML 1.2 scalar), `json`,
-//!    `hcl` (an HCL string with `${` and `%{` escaped), `ini` (a value on one line, refusing
-//!    line breaks), `md` (Markdown text: every character with a Markdown meaning backslash-escaped,
-//!    line breaks folded, control and bidi characters dropped), `mdcode` (a Markdown inline code
-//!    span), `sh` (a POSIX shell word in single quotes). Plant text such as `"; rm -rf /`, a
-//!    newline, `{{ }}`, `${ }` or `](javascript:…)` stays data.
-//! 3. [`Renderer::render`] renders a named template with a serialisable context.
+//! 1. [`Renderer::with_templates`] builds the environment with a template set (the embedded
+//!    [`EMBEDDED`] one, or a platform team's `--blueprints DIR`): undefined values are errors;
+//!    `safe` and the other escape hatches are removed; the formatter refuses any string that did
+//!    not come out of one of the filters below (numbers and booleans are written as they are).
+//! 2. The filters quote one value (a string, number or boolean; a list or map is refused) for
+//!    their format: `yaml` (a double-quoted YAML 1.2 scalar), `json` (any value, lists and maps
+//!    included), `hcl` (an HCL string with `${` and `%{` escaped), `ini` (a value on one line,
+//!    refusing line breaks), `md` (Markdown text: every character with a Markdown meaning
+//!    backslash-escaped, line breaks folded, control and bidi characters dropped), `mdcode` (a
+//!    Markdown inline code span), `sh` (a POSIX shell word in single quotes, on one line). Plant
+//!    text such as `"; rm -rf /`, a newline, `{{ }}`, `${ }` or `](javascript:…)` stays data.
+//! 3. [`Contexts::new`] converts an IR's fleet, plant and cluster contexts once, and
+//!    [`Renderer::render_output`] renders one output with them.
 //!
 //! Templates are source code of blueprint (or of the platform team, with `--blueprints`), never
 //! user strings: plant text only ever arrives as context values.
 
 use blueprint_compiler::lower::{Ir, Output, Scope};
-use minijinja::value::Value;
+use minijinja::value::{Value, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior};
 
 /// A template that failed to render (a bug in the templates or the model: `BP9xxx`).
@@ -43,16 +46,10 @@ impl RenderError {
     }
 }
 
-/// Quotes text as a double-quoted YAML 1.2 scalar (a JSON string is one), so that no quote,
-/// colon, `#`, line break, anchor or tag in it can change the document's structure.
-#[must_use]
-pub fn yaml_str(s: &str) -> String {
-    json_str(s)
-}
-
-/// Quotes text as a JSON string; control characters and U+2028/U+2029 are escaped.
-#[must_use]
-pub fn json_str(s: &str) -> String {
+/// Quotes text as a double-quoted YAML 1.2 scalar, which a JSON string is, so that no quote,
+/// colon, `#`, line break, anchor or tag in it can change the document's structure; control
+/// characters and U+2028/U+2029 are escaped.
+fn yaml_str(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
@@ -72,11 +69,10 @@ pub fn json_str(s: &str) -> String {
     out
 }
 
-/// Quotes text as an HCL (Terraform) string: escapes as JSON does, and doubles the `$` of `${`
-/// and the `%` of `%{` so that no interpolation or directive can run.
-#[must_use]
-pub fn hcl_str(s: &str) -> String {
-    let quoted = json_str(s);
+/// Quotes text as an HCL (Terraform) string: escapes as [`yaml_str`] does, and doubles the `$`
+/// of `${` and the `%` of `%{` so that no interpolation or directive can run.
+fn hcl_str(s: &str) -> String {
+    let quoted = yaml_str(s);
     let mut out = String::with_capacity(quoted.len());
     let mut chars = quoted.chars().peekable();
     while let Some(c) = chars.next() {
@@ -88,15 +84,22 @@ pub fn hcl_str(s: &str) -> String {
     out
 }
 
+/// Refuses `s` when it holds a character `forbidden` says no to: `what` cannot contain it.
+fn refuse(s: &str, what: &str, forbidden: impl Fn(char) -> bool) -> Result<(), String> {
+    match s.chars().find(|&c| forbidden(c)) {
+        Some(c) => Err(format!("{what} cannot contain U+{:04X}", u32::from(c))),
+        None => Ok(()),
+    }
+}
+
 /// An INI value (`odoo.conf`, `pgbackrest.conf`): written as is on its key's line, so a line
 /// break or NUL would start a new key; those are refused.
-pub fn ini_value(s: &str) -> Result<String, String> {
-    if let Some(c) = s.chars().find(|c| c.is_control()) {
-        return Err(format!(
-            "an INI value cannot contain U+{:04X} (it would start a new line or key)",
-            u32::from(c)
-        ));
-    }
+fn ini_value(s: &str) -> Result<String, String> {
+    refuse(
+        s,
+        "an INI value (it would start a new line or key)",
+        char::is_control,
+    )?;
     Ok(s.trim().to_string())
 }
 
@@ -128,8 +131,7 @@ fn is_invisible_control(c: char) -> bool {
 ///    escaped character is always literal): emphasis, code spans, links and images, raw HTML and
 ///    entities, tables, strikethrough, math (`$`), autolinks (`:` of a scheme, `@` of an address,
 ///    the `.` after `www`), and `-`, `+`, `=`, `.`, `)` where they could start a block.
-#[must_use]
-pub fn markdown_text(s: &str) -> String {
+fn markdown_text(s: &str) -> String {
     let mut folded = String::with_capacity(s.len());
     for c in s.chars() {
         let c = match c {
@@ -173,16 +175,13 @@ pub fn markdown_text(s: &str) -> String {
 /// delimited by a backtick run longer than any inside it. Line breaks and other control
 /// characters are refused (they would end the span's line), and so is `|`, which GitHub ends a
 /// table cell at even inside a code span.
-pub fn markdown_code(s: &str) -> Result<String, String> {
+fn markdown_code(s: &str) -> Result<String, String> {
     if s.is_empty() {
         return Err("a Markdown code span cannot be empty".into());
     }
-    if let Some(c) = s.chars().find(|&c| is_invisible_control(c) || c == '|') {
-        return Err(format!(
-            "a Markdown code span cannot contain U+{:04X}",
-            u32::from(c)
-        ));
-    }
+    refuse(s, "a Markdown code span", |c| {
+        is_invisible_control(c) || c == '|'
+    })?;
     let mut longest = 0usize;
     let mut run = 0usize;
     for c in s.chars() {
@@ -199,9 +198,10 @@ pub fn markdown_code(s: &str) -> Result<String, String> {
 }
 
 /// A POSIX shell word: the text in single quotes, each `'` written as `'\''`, so no character
-/// of it (`$`, `` ` ``, `;`, `*`, a space) is interpreted by the shell.
-#[must_use]
-pub fn sh_word(s: &str) -> String {
+/// of it (`$`, `` ` ``, `;`, `*`, a space) is interpreted by the shell. Control characters are
+/// refused: a quoted line break is valid shell, but a runbook writes one command per line.
+fn sh_word(s: &str) -> Result<String, String> {
+    refuse(s, "a shell word in a runbook", char::is_control)?;
     let mut out = String::with_capacity(s.len() + 2);
     out.push('\'');
     for c in s.chars() {
@@ -212,18 +212,44 @@ pub fn sh_word(s: &str) -> String {
         }
     }
     out.push('\'');
-    out
+    Ok(out)
 }
 
+/// The one value a text filter writes: a string, or a number or boolean as text. No value,
+/// a list or a map is refused (minijinja's own rendering of a list would write its strings
+/// unescaped for the format): loop over it, or use `json`.
 fn text_of(v: &Value) -> Result<String, Error> {
-    match v.as_str() {
-        Some(s) => Ok(s.to_string()),
-        None if v.is_undefined() || v.is_none() => Err(Error::new(
+    match v.kind() {
+        ValueKind::String => Ok(v.as_str().unwrap_or_default().to_string()),
+        ValueKind::Bool => Ok(v.is_true().to_string()),
+        ValueKind::Number => Ok(v.to_string()),
+        ValueKind::Undefined | ValueKind::None => Err(Error::new(
             ErrorKind::UndefinedError,
             "a filter was given no value",
         )),
-        None if v.kind() == minijinja::value::ValueKind::Bool => Ok(v.is_true().to_string()),
-        None => Ok(v.to_string()),
+        kind => Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!("a text filter writes one value, not a {kind}: loop over it, or use `json`"),
+        )),
+    }
+}
+
+/// A filter quoting strings with `quote` and writing numbers and booleans as they are.
+fn quoting(quote: fn(&str) -> String) -> impl Fn(Value) -> Result<Value, Error> {
+    move |v| {
+        Ok(Value::from_safe_string(match v.as_str() {
+            Some(s) => quote(s),
+            None => text_of(&v)?,
+        }))
+    }
+}
+
+/// A filter writing `v` as text through `escape`, which may refuse it.
+fn escaping(escape: fn(&str) -> Result<String, String>) -> impl Fn(Value) -> Result<Value, Error> {
+    move |v| {
+        escape(&text_of(&v)?)
+            .map(Value::from_safe_string)
+            .map_err(|e| Error::new(ErrorKind::InvalidOperation, e))
     }
 }
 
@@ -232,16 +258,9 @@ pub struct Renderer {
     env: Environment<'static>,
 }
 
-impl Default for Renderer {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Renderer {
     /// A strict environment with the format-aware filters and no way to write raw text.
-    #[must_use]
-    pub fn new() -> Self {
+    fn new() -> Self {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         // Output files end with their final newline (DESIGN §5); `trim_blocks` keeps block tags
@@ -256,12 +275,7 @@ impl Renderer {
         for escape_hatch in ["safe", "escape", "e", "tojson", "urlencode"] {
             env.remove_filter(escape_hatch);
         }
-        env.add_filter("yaml", |v: Value| -> Result<Value, Error> {
-            Ok(match v.as_str() {
-                Some(s) => Value::from_safe_string(yaml_str(s)),
-                None => Value::from_safe_string(text_of(&v)?),
-            })
-        });
+        env.add_filter("yaml", quoting(yaml_str));
         env.add_filter("json", |v: Value| -> Result<Value, Error> {
             let json = serde_json::to_string(&v).map_err(|e| {
                 Error::new(
@@ -271,44 +285,17 @@ impl Renderer {
             })?;
             Ok(Value::from_safe_string(json))
         });
-        env.add_filter("hcl", |v: Value| -> Result<Value, Error> {
-            Ok(match v.as_str() {
-                Some(s) => Value::from_safe_string(hcl_str(s)),
-                None => Value::from_safe_string(text_of(&v)?),
-            })
-        });
-        env.add_filter("ini", |v: Value| -> Result<Value, Error> {
-            let s = text_of(&v)?;
-            ini_value(&s)
-                .map(Value::from_safe_string)
-                .map_err(|e| Error::new(ErrorKind::InvalidOperation, e))
-        });
+        env.add_filter("hcl", quoting(hcl_str));
+        env.add_filter("ini", escaping(ini_value));
         env.add_filter("md", |v: Value| -> Result<Value, Error> {
             Ok(Value::from_safe_string(markdown_text(&text_of(&v)?)))
         });
-        env.add_filter("mdcode", |v: Value| -> Result<Value, Error> {
-            markdown_code(&text_of(&v)?)
-                .map(Value::from_safe_string)
-                .map_err(|e| Error::new(ErrorKind::InvalidOperation, e))
-        });
-        env.add_filter("sh", |v: Value| -> Result<Value, Error> {
-            let s = text_of(&v)?;
-            // One command per line: a quoted line break is valid shell but not a runbook line.
-            if let Some(c) = s.chars().find(|c| c.is_control()) {
-                return Err(Error::new(
-                    ErrorKind::InvalidOperation,
-                    format!(
-                        "a shell word in a runbook cannot contain U+{:04X}",
-                        u32::from(c)
-                    ),
-                ));
-            }
-            Ok(Value::from_safe_string(sh_word(&s)))
-        });
+        env.add_filter("mdcode", escaping(markdown_code));
+        env.add_filter("sh", escaping(sh_word));
         // Text is written only when a filter made it safe for its format; numbers and
         // booleans cannot break a structure and are written as they are.
         env.set_formatter(|out, _state, value| {
-            let written = if value.kind() == minijinja::value::ValueKind::Bool {
+            let written = if value.kind() == ValueKind::Bool {
                 // minijinja prints `True`; YAML, JSON, HCL and INI want `true`.
                 Some(if value.is_true() {
                     "true".to_string()
@@ -334,31 +321,12 @@ impl Renderer {
     }
 
     /// Adds a template (blueprint's own source, never a user's string).
-    pub fn add_template(&mut self, name: &str, source: &str) -> Result<(), RenderError> {
+    fn add_template(&mut self, name: &str, source: &str) -> Result<(), RenderError> {
         self.env
             .add_template_owned(name.to_string(), source.to_string())
             .map_err(|e| RenderError::from_minijinja(name, &e))
     }
 
-    /// Renders a template with a serialisable context.
-    pub fn render<C: serde::Serialize>(
-        &self,
-        name: &str,
-        context: &C,
-    ) -> Result<String, RenderError> {
-        let template = self
-            .env
-            .get_template(name)
-            .map_err(|e| RenderError::from_minijinja(name, &e))?;
-        template
-            .render(Value::from(minijinja::value::Serde(context)))
-            .map_err(|e| RenderError::from_minijinja(name, &e))
-    }
-}
-
-include!(concat!(env!("OUT_DIR"), "/blueprints.rs"));
-
-impl Renderer {
     /// The environment with a template set: the embedded one, or a platform team's own
     /// (`--blueprints DIR`, read by the caller). Every template that does not compile is
     /// reported.
@@ -377,11 +345,27 @@ impl Renderer {
         }
     }
 
-    /// The environment with the embedded blueprint set.
-    pub fn embedded() -> Result<Self, Vec<RenderError>> {
-        Self::with_templates(EMBEDDED.iter().copied())
+    fn render_value(&self, name: &str, context: Value) -> Result<String, RenderError> {
+        let template = self
+            .env
+            .get_template(name)
+            .map_err(|e| RenderError::from_minijinja(name, &e))?;
+        template
+            .render(context)
+            .map_err(|e| RenderError::from_minijinja(name, &e))
+    }
+
+    /// Renders one output of an IR with the IR's converted contexts.
+    pub fn render_output(
+        &self,
+        contexts: &Contexts,
+        output: &Output,
+    ) -> Result<String, RenderError> {
+        self.render_value(&output.template, contexts.of(output))
     }
 }
+
+include!(concat!(env!("OUT_DIR"), "/blueprints.rs"));
 
 fn to_value<T: serde::Serialize>(x: &T) -> Value {
     Value::from(minijinja::value::Serde(x))
@@ -436,27 +420,6 @@ impl Contexts {
     }
 }
 
-impl Renderer {
-    fn render_value(&self, name: &str, context: Value) -> Result<String, RenderError> {
-        let template = self
-            .env
-            .get_template(name)
-            .map_err(|e| RenderError::from_minijinja(name, &e))?;
-        template
-            .render(context)
-            .map_err(|e| RenderError::from_minijinja(name, &e))
-    }
-
-    /// Renders one output of an IR with the IR's converted contexts.
-    pub fn render_output(
-        &self,
-        contexts: &Contexts,
-        output: &Output,
-    ) -> Result<String, RenderError> {
-        self.render_value(&output.template, contexts.of(output))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -476,6 +439,17 @@ mod tests {
         "yes",
         "17.0",
     ];
+
+    impl Renderer {
+        /// Renders template `name` with a serialisable context.
+        fn render<C: serde::Serialize>(
+            &self,
+            name: &str,
+            context: &C,
+        ) -> Result<String, RenderError> {
+            self.render_value(name, to_value(context))
+        }
+    }
 
     fn renderer(source: &str) -> Renderer {
         let mut r = Renderer::new();
@@ -549,6 +523,23 @@ mod tests {
         assert_eq!(
             r.render("t", &json!({ "n": 3, "b": true })).unwrap(),
             "n: 3\nb: true\nc: true\n"
+        );
+    }
+
+    #[test]
+    fn text_filters_refuse_lists_and_maps() {
+        // minijinja would write a list's strings unescaped: `${` would reach HCL as is.
+        for filter in ["yaml", "hcl", "ini", "md", "mdcode", "sh"] {
+            let r = renderer(&format!("x = {{{{ v|{filter} }}}}\n"));
+            for v in [json!(["${var.secret}"]), json!({ "a": "b\nc" })] {
+                let err = r.render("t", &json!({ "v": v })).unwrap_err();
+                assert!(err.message.contains("writes one value"), "{filter}: {err}");
+            }
+        }
+        let r = renderer("x = {{ v|json }}\n");
+        assert_eq!(
+            r.render("t", &json!({ "v": ["a", 1] })).unwrap(),
+            "x = [\"a\",1]\n"
         );
     }
 
@@ -683,10 +674,14 @@ mod tests {
 
     #[test]
     fn shell_words_are_single_quoted() {
-        assert_eq!(sh_word("lyon-prod"), "'lyon-prod'");
-        assert_eq!(sh_word("it's"), "'it'\\''s'");
-        assert_eq!(sh_word("$(rm -rf /) `x` ; *"), "'$(rm -rf /) `x` ; *'");
-        assert_eq!(sh_word(""), "''");
+        assert_eq!(sh_word("lyon-prod").as_deref(), Ok("'lyon-prod'"));
+        assert_eq!(sh_word("it's").as_deref(), Ok("'it'\\''s'"));
+        assert_eq!(
+            sh_word("$(rm -rf /) `x` ; *").as_deref(),
+            Ok("'$(rm -rf /) `x` ; *'")
+        );
+        assert_eq!(sh_word("").as_deref(), Ok("''"));
+        assert!(sh_word("a\rb").is_err());
         let r = renderer("echo {{ v|sh }}\n");
         assert_eq!(
             r.render("t", &json!({ "v": "a'b" })).unwrap(),

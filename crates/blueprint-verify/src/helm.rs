@@ -22,6 +22,7 @@
 //! key set to `null` (Helm's way to drop a default) is checked as `null`. Blueprint writes
 //! neither.
 
+use crate::{pointer_segment, schema_problem};
 use jsonschema::{Draft, Validator, error::ValidationErrorKind};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -93,11 +94,6 @@ fn compile(chart: &str, text: &str, draft: Draft) -> Result<Validator, String> {
         .map_err(|e| format!("vendored values schema of chart {chart} does not compile: {e}"))
 }
 
-/// `key` as one JSON Pointer segment.
-fn pointer_segment(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
-}
-
 impl HelmSchemas {
     /// Compiles every vendored chart schema.
     pub fn new() -> Result<Self, String> {
@@ -141,9 +137,9 @@ impl HelmSchemas {
         };
         let mut problems = Vec::new();
         for error in validator.iter_errors(&values) {
-            let at = error.instance_path().as_str();
             match error.kind() {
                 ValidationErrorKind::AdditionalProperties { unexpected } => {
+                    let at = error.instance_path().as_str();
                     problems.extend(unexpected.iter().map(|key| {
                         format!(
                             "{at}/{}: unknown key: the {chart} chart's values schema allows no \
@@ -152,7 +148,7 @@ impl HelmSchemas {
                         )
                     }));
                 }
-                _ => problems.push(format!("{}: {error}", if at.is_empty() { "/" } else { at })),
+                _ => problems.push(schema_problem(&error)),
             }
         }
         problems
@@ -467,10 +463,5 @@ volumePermissions:
             ));
         }
         assert_eq!(schemas().verify("traefik", &doc), Vec::<String>::new());
-    }
-
-    #[test]
-    fn pointer_segments_are_escaped() {
-        assert_eq!(pointer_segment("a/b~c"), "a~1b~0c");
     }
 }

@@ -158,6 +158,17 @@ pub fn parse_back(path: &str, text: &str) -> Result<Value, Vec<String>> {
     }
 }
 
+/// `key` as one JSON Pointer segment (`app.kubernetes.io/name` → `app.kubernetes.io~1name`).
+pub(crate) fn pointer_segment(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+/// A schema violation as a problem naming its JSON Pointer (`/` for the whole document).
+pub(crate) fn schema_problem(error: &jsonschema::ValidationError<'_>) -> String {
+    let at = error.instance_path().as_str();
+    format!("{}: {error}", if at.is_empty() { "/" } else { at })
+}
+
 /// The compiled schemas.
 pub struct Verifier {
     kinds: BTreeMap<(String, String), Kind>,
@@ -277,29 +288,25 @@ impl Verifier {
         let mut problems: Vec<String> = kind
             .validator
             .iter_errors(object)
-            .map(|e| {
-                format!(
-                    "{}: {e}",
-                    if e.instance_path().as_str().is_empty() {
-                        "/"
-                    } else {
-                        e.instance_path().as_str()
-                    }
-                )
-            })
+            .map(|e| schema_problem(&e))
             .collect();
-        let metadata = object.get("metadata").cloned().unwrap_or(Value::Null);
+        let metadata = object.get("metadata").unwrap_or(&Value::Null);
         if kind.custom {
             problems.extend(
                 self.object_meta
-                    .iter_errors(&metadata)
+                    .iter_errors(metadata)
                     .map(|e| format!("/metadata{}: {e}", e.instance_path().as_str())),
             );
             if let Some(o) = object.as_object() {
                 problems.extend(
                     o.keys()
                         .filter(|k| !CUSTOM_TOP_LEVEL.contains(&k.as_str()))
-                        .map(|k| format!("/{k}: not a top-level key of a custom resource")),
+                        .map(|k| {
+                            format!(
+                                "/{}: not a top-level key of a custom resource",
+                                pointer_segment(k)
+                            )
+                        }),
                 );
             }
         }
@@ -320,7 +327,10 @@ impl Verifier {
         if let Some(labels) = metadata.get("labels").and_then(Value::as_object) {
             for (k, v) in labels {
                 if !v.as_str().is_some_and(label_value) {
-                    problems.push(format!("/metadata/labels/{k}: `{v}` is not a label value"));
+                    problems.push(format!(
+                        "/metadata/labels/{}: `{v}` is not a label value",
+                        pointer_segment(k)
+                    ));
                 }
             }
         }
@@ -390,6 +400,24 @@ mod tests {
                 .iter()
                 .any(|p| p.contains("/metadata/labels/team"))
         );
+        // A label key's `/` is escaped, so the path names the one key.
+        let bad_label = DEPLOYMENT.replacen(
+            "    app.kubernetes.io/name: odoo\nspec",
+            "    app.kubernetes.io/name: \"-odoo\"\nspec",
+            1,
+        );
+        assert!(
+            v.verify_yaml("d.yaml", &bad_label)
+                .iter()
+                .any(|p| p.starts_with("/metadata/labels/app.kubernetes.io~1name: ")),
+            "{:?}",
+            v.verify_yaml("d.yaml", &bad_label)
+        );
+    }
+
+    #[test]
+    fn pointer_segments_are_escaped() {
+        assert_eq!(pointer_segment("a/b~c"), "a~1b~0c");
     }
 
     #[test]

@@ -289,33 +289,33 @@ fn render_verify_stage(
     let indices: Vec<usize> = (0..ir.outputs.len()).collect();
     let produce = |i: usize| -> Result<Result<Produced, Vec<Diagnostic>>, EmitError> {
         let output = &ir.outputs[i];
-        let (bytes, disk) = match previous.bytes(&output.path, &keys[i]) {
-            Some(bytes) => {
-                let sha = sha256_hex(&bytes);
-                (bytes, Some(Some(sha)))
+        let (bytes, sha, disk) = match previous.bytes(&output.path, &keys[i]) {
+            // Reused: the file in OUT has the sha256 the lock recorded, which is this one.
+            Some((bytes, sha)) => {
+                let disk = Some(Some(sha.clone()));
+                (bytes, sha, disk)
             }
             None => match render_one(&renderer, &contexts, &verifiers, output) {
                 Ok(text) => {
                     let disk = match &options.out {
-                        Some(out) => Some(reuse::file_sha(&out.join(&output.path))?),
+                        Some(out) => Some(blueprint_emit::file_sha(&out.join(&output.path))?),
                         None => None,
                     };
-                    (text.into_bytes(), disk)
+                    let bytes = text.into_bytes();
+                    let sha = sha256_hex(&bytes);
+                    (bytes, sha, disk)
                 }
                 Err(f) => return Ok(Err(f)),
             },
         };
-        let sha = sha256_hex(&bytes);
-        let differs = disk.as_ref() != Some(&Some(sha.clone()));
+        // Staged only when it differs from OUT; a kept build hands its bytes to the caller.
         let payload = match stager {
-            Some(st) if differs => {
+            Some(st) if disk.as_ref() != Some(&Some(sha.clone())) => {
                 let name = format!("o{i}");
                 st.stage(&name, &bytes)?;
                 Some(Payload::Staged(name))
             }
-            Some(_) => None,
-            None if keep => Some(Payload::Bytes(Vec::new())),
-            None => None,
+            _ => None,
         };
         Ok(Ok(Produced {
             entry: Entry { sha, disk, payload },
@@ -338,15 +338,11 @@ fn render_verify_stage(
             }
             Ok(Err(mut f)) => findings.append(&mut f),
             Ok(Ok(p)) => {
-                let mut entry = p.entry;
                 if let Some(bytes) = p.bytes {
-                    if let Some(Payload::Bytes(b)) = &mut entry.payload {
-                        b.clone_from(&bytes);
-                    }
                     rendered.files.insert(output.path.clone(), bytes);
                 }
                 rendered.keys.insert(output.path.clone(), key);
-                rendered.entries.insert(output.path.clone(), entry);
+                rendered.entries.insert(output.path.clone(), p.entry);
             }
         }
     }
@@ -354,7 +350,28 @@ fn render_verify_stage(
     rendered
 }
 
-/// Problems every output format shares: LF endings, one final newline, no NUL.
+/// The deletions of a plan that destroy state beyond a file — a Namespace, a
+/// PersistentVolumeClaim, a PostgresCluster, a backup bucket's Terraform — which `build`
+/// refuses without `--allow-destroy` (a removed plant's data goes after a verified final
+/// backup, not by sync).
+#[must_use]
+pub fn stateful_deletions(plan: &blueprint_emit::Plan) -> Vec<&str> {
+    plan.delete
+        .iter()
+        .map(String::as_str)
+        .filter(|path| {
+            let file = path.rsplit('/').next().unwrap_or(path);
+            file == "namespace.yaml"
+                || file.starts_with("persistentvolumeclaim-")
+                || file.starts_with("postgrescluster-")
+                || path.starts_with("terraform/backup/")
+                || path.starts_with("terraform/modules/backup-bucket/")
+        })
+        .collect()
+}
+
+/// Problems every output format shares: LF endings, one final newline, no NUL, no trailing
+/// whitespace (the HCL check reports these itself, at their line).
 fn layout(text: &str) -> Vec<String> {
     let mut problems = Vec::new();
     if text.contains('\r') {
@@ -395,7 +412,10 @@ impl Verifiers {
 /// Every problem of one rendered file, judged as its output says.
 #[must_use]
 pub fn verify(verifiers: &Verifiers, output: &Output, text: &str) -> Vec<String> {
-    let mut problems = layout(text);
+    let mut problems = match output.check {
+        Check::Hcl => Vec::new(),
+        _ => layout(text),
+    };
     match &output.check {
         Check::Kubernetes => problems.extend(verifiers.kubernetes.verify_yaml(&output.path, text)),
         Check::HelmValues { chart } => problems.extend(verifiers.helm.verify(chart, text)),
@@ -410,4 +430,39 @@ pub fn verify(verifiers: &Verifiers, output: &Output, text: &str) -> Vec<String>
         Check::Markdown => {}
     }
     problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_deletions_of_stateful_objects_need_allow_destroy() {
+        let plan = blueprint_emit::Plan {
+            delete: [
+                "plants/lyon/staging/kubernetes/namespace.yaml",
+                "plants/lyon/staging/kubernetes/persistentvolumeclaim-odoo-filestore.yaml",
+                "plants/lyon/staging/kubernetes/postgrescluster-postgres.yaml",
+                "terraform/backup/eu-west-3/main.tf",
+                "terraform/modules/backup-bucket/main.tf",
+                "plants/lyon/staging/kubernetes/deployment-odoo-web.yaml",
+                "plants/lyon/staging/kubernetes/cronjob-filestore-backup.yaml",
+                "terraform/plants/lyon/staging/main.tf",
+                "runbooks/lyon.md",
+            ]
+            .map(String::from)
+            .to_vec(),
+            ..blueprint_emit::Plan::default()
+        };
+        assert_eq!(
+            stateful_deletions(&plan),
+            [
+                "plants/lyon/staging/kubernetes/namespace.yaml",
+                "plants/lyon/staging/kubernetes/persistentvolumeclaim-odoo-filestore.yaml",
+                "plants/lyon/staging/kubernetes/postgrescluster-postgres.yaml",
+                "terraform/backup/eu-west-3/main.tf",
+                "terraform/modules/backup-bucket/main.tf",
+            ]
+        );
+    }
 }

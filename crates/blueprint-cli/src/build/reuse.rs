@@ -76,28 +76,14 @@ impl Previous {
 
     /// The file at `path` as the previous build wrote it, when its key is `key` and nobody
     /// changed it since.
-    pub(super) fn bytes(&self, path: &str, key: &str) -> Option<Vec<u8>> {
+    /// Returns the bytes and their sha256.
+    pub(super) fn bytes(&self, path: &str, key: &str) -> Option<(Vec<u8>, String)> {
         let lock = self.lock.as_ref()?;
         if lock.keys.get(path).map(String::as_str) != Some(key) {
             return None;
         }
         let bytes = std::fs::read(self.out.join(path)).ok()?;
-        if lock.files.get(path) != Some(&sha256_hex(&bytes)) {
-            return None;
-        }
-        Some(bytes)
-    }
-}
-
-/// The sha256 of a file in OUT, `None` when there is none.
-pub(super) fn file_sha(path: &Path) -> Result<Option<String>, blueprint_emit::EmitError> {
-    match std::fs::read(path) {
-        Ok(bytes) => Ok(Some(sha256_hex(&bytes))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(blueprint_emit::EmitError::Io {
-            action: "cannot read",
-            path: path.to_path_buf(),
-            source,
-        }),
+        let sha = sha256_hex(&bytes);
+        (lock.files.get(path) == Some(&sha)).then_some((bytes, sha))
     }
 }

@@ -19,15 +19,6 @@ pub(crate) struct Args<'a> {
     pub(crate) format: OutputFormat,
 }
 
-/// What a deletion would destroy beyond files: stateful objects, which need `--allow-destroy`.
-fn stateful(path: &str) -> bool {
-    let file = path.rsplit('/').next().unwrap_or(path);
-    file == "namespace.yaml"
-        || file.starts_with("persistentvolumeclaim")
-        || file.starts_with("postgrescluster")
-        || (path.starts_with("terraform/") && path.contains("backup"))
-}
-
 pub(crate) fn run(a: &Args<'_>) -> u8 {
     let progress = std::io::stderr().is_terminal() && a.format == OutputFormat::Text;
     let inputs = match blueprint_cli::walk::read_plants(a.dir) {
@@ -132,7 +123,7 @@ pub(crate) fn run(a: &Args<'_>) -> u8 {
         );
         return 1;
     }
-    let destroys: Vec<&String> = plan.delete.iter().filter(|p| stateful(p)).collect();
+    let destroys = blueprint_cli::build::stateful_deletions(&plan);
     if !destroys.is_empty() && !a.allow_destroy {
         discard(stager);
         for p in &destroys {
@@ -154,22 +145,9 @@ pub(crate) fn run(a: &Args<'_>) -> u8 {
             );
             0
         }
-        Err(blueprint_emit::EmitError::Refused {
-            hand_edited,
-            unowned,
-        }) => {
+        Err(refused @ blueprint_emit::EmitError::Refused { .. }) => {
             discard(stager);
-            for h in &hand_edited {
-                errln!(
-                    "{} was edited by hand (expected sha256 {}, found {})",
-                    h.path,
-                    h.expected,
-                    h.found
-                );
-            }
-            for u in &unowned {
-                errln!("{u} exists and was not written by blueprint");
-            }
+            errln!("{refused}");
             errln!("nothing written: restore those files, or rerun with --force to overwrite them");
             1
         }

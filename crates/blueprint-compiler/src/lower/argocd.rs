@@ -37,7 +37,7 @@
 use super::clusters::TRAEFIK_NAMESPACE;
 use super::helm::{REDIS_CHART, REDIS_CHART_REPO, REDIS_CHART_VERSION};
 use super::traefik::CHART_VERSION as TRAEFIK_CHART_VERSION;
-use super::{Check, ClusterCtx, Output, PlantCtx, Scope, plant_path};
+use super::{Check, ClusterCtx, Output, PlantCtx, Scope, cluster_of, plant_path};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -128,13 +128,6 @@ fn own_namespace_options(hpa: bool) -> Vec<String> {
     o
 }
 
-/// The cluster a plant environment runs on, as registered in Argo CD.
-fn cluster_of(p: &PlantCtx) -> String {
-    p.cluster
-        .clone()
-        .unwrap_or_else(|| format!("{}-{}", p.name, p.env))
-}
-
 fn application(p: &PlantCtx, name: String) -> Application {
     Application {
         name,
@@ -220,7 +213,7 @@ fn cluster_labels(c: &ClusterCtx) -> BTreeMap<String, String> {
 pub(super) fn cluster_outputs(
     c: &ClusterCtx,
     traefik_values: &str,
-    kubernetes_dir: Option<&str>,
+    kubernetes_dir: &str,
     scope: Scope,
     out: &mut Vec<Output>,
 ) {
@@ -239,21 +232,19 @@ pub(super) fn cluster_outputs(
         hpa_deployments: Vec::new(),
     };
     let dir = format!("clusters/{}/argocd", c.name);
-    if let Some(kubernetes_dir) = kubernetes_dir {
-        let mut app = base.clone();
-        app.name = format!("{}-cluster", c.name);
-        app.paths = vec![kubernetes_dir.to_string()];
-        app.sync_options = ["PruneLast=true", "ServerSideApply=true"]
-            .map(String::from)
-            .to_vec();
-        out.push(Output::new(
-            format!("{dir}/application-cluster.yaml"),
-            "argocd/application.yaml.j2",
-            scope,
-            serde_json::to_value(app).unwrap_or_default(),
-            Check::Kubernetes,
-        ));
-    }
+    let mut app = base.clone();
+    app.name = format!("{}-cluster", c.name);
+    app.paths = vec![kubernetes_dir.to_string()];
+    app.sync_options = ["PruneLast=true", "ServerSideApply=true"]
+        .map(String::from)
+        .to_vec();
+    out.push(Output::new(
+        format!("{dir}/application-cluster.yaml"),
+        "argocd/application.yaml.j2",
+        scope,
+        serde_json::to_value(app).unwrap_or_default(),
+        Check::Kubernetes,
+    ));
     let mut traefik = base;
     traefik.name = format!("{}-traefik", c.name);
     traefik.sync_wave = WAVE_TRAEFIK;

@@ -14,8 +14,8 @@
 //!    - `argocd/application-cluster.yaml` and `argocd/application-traefik.yaml`, the
 //!      Applications that deploy the two directories above (`argocd::cluster_outputs`).
 //!
-//!    With the first cluster it also pushes the fleet's root Application `argocd/root.yaml`
-//!    (`argocd::fleet_outputs`): every plant runs on a cluster, so a fleet with plants has one.
+//!    The fleet's root Application `argocd/root.yaml` (`argocd::fleet_outputs`) is pushed by
+//!    `lower` once, when the fleet has a cluster.
 //!
 //! Not rendered: an RWX (EFS) storage class, whose `fileSystemId` no input names yet, and the
 //! operators' chart values (the verifier knows only the charts it has schemas for).
@@ -122,8 +122,7 @@ fn path(c: &ClusterCtx, dir: &str, file: &str) -> String {
 }
 
 /// The files of one cluster.
-pub(super) fn outputs(c: &ClusterCtx, _plants: &[PlantCtx], scope: Scope, out: &mut Vec<Output>) {
-    let from = out.len();
+pub(super) fn outputs(c: &ClusterCtx, scope: Scope, out: &mut Vec<Output>) {
     let d = c.derived.get("clusters").cloned().unwrap_or(Value::Null);
     let traefik_values = path(c, "traefik", "values.yaml");
     out.push(Output::new(
@@ -150,18 +149,12 @@ pub(super) fn outputs(c: &ClusterCtx, _plants: &[PlantCtx], scope: Scope, out: &
         }),
         Check::Kubernetes,
     ));
-    let kubernetes_dir = format!("clusters/{}/kubernetes", c.name);
-    let has_manifests = out[from..]
-        .iter()
-        .any(|o| o.path.starts_with(&format!("{kubernetes_dir}/")));
+    // `kubernetes/` always holds the storage class above.
     super::argocd::cluster_outputs(
         c,
         &traefik_values,
-        has_manifests.then_some(kubernetes_dir.as_str()),
+        &format!("clusters/{}/kubernetes", c.name),
         scope,
         out,
     );
-    if scope == Scope::Cluster(0) {
-        super::argocd::fleet_outputs(out);
-    }
 }

@@ -329,8 +329,8 @@ struct AlertRule {
 #[derive(Debug, Clone, Serialize)]
 struct Thresholds {
     /// Per repository (`repo1`…): (warning, critical) backup age. Warning = the longest gap
-    /// between two scheduled backups of that repository (full ∪ differential ∪ incremental,
-    /// over two weeks of UTC schedules) + the estimated full-backup duration (the backup that
+    /// between two scheduled backups of that repository (the backup interval, or a day when
+    /// the repository has no incrementals) + the estimated full-backup duration (the backup that
     /// ends the gap may be a full) + 30 min margin ([`BACKUP_AGE_MARGIN_S`]). Critical = twice
     /// the warning: a whole scheduled backup was missed. Backup age does not bound the RPO (WAL
     /// archiving does); it lengthens replay and so the RTO, which the doubling keeps in view.
@@ -454,15 +454,20 @@ fn version(v: &str) -> (u32, u32, u32) {
 /// `compress-type=zst` and `repo-retention-full-type=time` (2.27).
 const NEWER_OPTIONS: &[(&str, (u32, u32, u32))] = &[("repo-block", (2, 46, 0))];
 
+/// A repository option without its index (`repo1-block` → `repo-block`); others as they are.
+fn generic(option: &str) -> String {
+    match option.strip_prefix("repo") {
+        Some(rest) => format!(
+            "repo{}",
+            rest.trim_start_matches(|c: char| c.is_ascii_digit())
+        ),
+        None => option.to_string(),
+    }
+}
+
 /// Whether pgBackRest `min` accepts `option` (`repo1-block` is looked up as `repo-block`).
 pub(super) fn accepts(min: &str, option: &str) -> bool {
-    let generic = match option.strip_prefix("repo") {
-        Some(rest) => {
-            let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit());
-            format!("repo{rest}")
-        }
-        None => option.to_string(),
-    };
+    let generic = generic(option);
     NEWER_OPTIONS
         .iter()
         .find(|(o, _)| *o == generic)
@@ -595,11 +600,10 @@ fn repo_options(
 
 /// Options PGO writes itself from `repos[].s3` (pgbackrest/config.go `getExternalRepoConfigs`).
 fn pgo_writes(key: &str) -> bool {
-    let Some(rest) = key.strip_prefix("repo") else {
-        return false;
-    };
-    let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit());
-    matches!(rest, "-type" | "-s3-bucket" | "-s3-endpoint" | "-s3-region")
+    matches!(
+        generic(key).as_str(),
+        "repo-type" | "repo-s3-bucket" | "repo-s3-endpoint" | "repo-s3-region"
+    )
 }
 
 fn pgbackrest(ctx: &PlantCtx) -> PgBackRest {
@@ -901,6 +905,20 @@ fn union_cron(crons: &[&str]) -> Option<String> {
     ))
 }
 
+/// The S3 key prefix of the filestore copy in repo1's bucket, with its final `/`:
+/// `filestore/<plant>/<env>/`, or `filestore/platform/<cluster>/` for a shared platform (the
+/// runbook family restores from it; a `shared` tenant's files are under its platform's).
+pub(super) fn filestore_prefix(ctx: &PlantCtx) -> String {
+    if ctx.platform {
+        format!(
+            "filestore/platform/{}/",
+            ctx.cluster.as_deref().unwrap_or(&ctx.name)
+        )
+    } else {
+        format!("filestore/{}/{}/", ctx.name, ctx.env)
+    }
+}
+
 /// The filestore backup of an environment that runs its own Odoo; `None` without a repository.
 fn filestore_backup(ctx: &PlantCtx, prefix: &str) -> Option<(FilestoreBackup, u64)> {
     let b = &ctx.backup;
@@ -983,12 +1001,14 @@ fn pgo_alerts(ctx: &PlantCtx, pgb: &PgBackRest, restore_age: u64, deadline: u64)
     let mut rules = Vec::new();
     let mut backup_age = BTreeMap::new();
     for repo in &pgb.repos {
-        let s = &repo.schedules;
-        let mut crons = vec![s.full.as_str(), s.differential.as_str()];
-        if let Some(i) = &s.incremental {
-            crons.push(i.as_str());
-        }
-        let gap = longest_gap(&crons, &Utc, 14).unwrap_or(7 * 86_400);
+        // The full and the differentials back up once a day at one time, the incrementals
+        // every interval in between (resolve/backup.rs `schedule`; a second repository's are
+        // shifted as a whole): the longest gap is the interval, or a day without incrementals.
+        let gap = if repo.schedules.incremental.is_some() {
+            b.interval_s
+        } else {
+            86_400
+        };
         let warning = gap + b.full_duration_s + BACKUP_AGE_MARGIN_S;
         let critical = 2 * warning;
         backup_age.insert(repo.name.clone(), (warning, critical));
@@ -1355,11 +1375,7 @@ pub(super) fn derive(ctx: &mut PlantCtx, p: &ResolvedPlant) {
     // Every environment that runs its own Odoo backs its filestore up (a `shared` tenant's
     // files are a directory of its platform's filestore, backed up with it).
     if !shared {
-        let prefix = if ctx.platform {
-            format!("filestore/platform/{}/", ctx.name)
-        } else {
-            format!("filestore/{}/{}/", ctx.name, ctx.env)
-        };
+        let prefix = filestore_prefix(ctx);
         if let Some((f, gap)) = filestore_backup(ctx, &prefix) {
             if let Some(a) = derived.alerts.as_mut() {
                 let (r, age) = filestore_rule(ctx, &f, gap);

@@ -5,7 +5,7 @@
 //! live in the shared platform's Odoo. The Argo CD Application that installs the chart
 //! (`argocd.rs`) reads [`REDIS_CHART_REPO`], [`REDIS_CHART`] and [`REDIS_CHART_VERSION`].
 
-use super::{Check, Output, PlantCtx, Scope, plant_path, quantity};
+use super::{Check, MI, Output, PlantCtx, Scope, plant_path, quantity};
 use crate::units::fmt_cpu;
 use serde::Serialize;
 
@@ -97,8 +97,6 @@ pub(super) struct Resources {
     /// Memory limit.
     pub memory_limit: String,
 }
-
-const MI: u64 = 1024 * 1024;
 
 /// The values of a plant's Redis, or `None` when it has no session store.
 pub(super) fn redis_values(p: &PlantCtx) -> Option<RedisValues> {

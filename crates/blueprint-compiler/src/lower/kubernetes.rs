@@ -19,26 +19,20 @@
 //!    repository cipher passphrases, the RDS master credentials (the secret RDS creates and
 //!    rotates, found by its tag), the Redis password.
 
-use super::{Check, IntegrationCtx, Output, PlantCtx, Scope, helm, plant_path};
+use super::{Check, GI, IntegrationCtx, MI, Output, PlantCtx, Scope, helm, plant_path, round_up};
 use crate::ResolvedPlant;
 use crate::units::{cpu_millis, fmt_bytes, fmt_cpu, quantity as parse_quantity};
 use serde::Serialize;
 use serde_json::{Value, json};
-
-const MI: u64 = 1024 * 1024;
-const GI: u64 = 1024 * MI;
 
 /// Memory limit a restore test may use (the quota counts 2Gi for it, `resolve/sizing.rs`).
 const RESTORE_TEST_MEMORY: u64 = 2 * GI;
 /// `limit_memory_soft` per Odoo process, as `resolve/sizing.rs` sizes the cron pod.
 const ODOO_SOFT: u64 = 640 * MI;
 /// What the LimitRange gives a container that declares nothing (CPU millicores, bytes): also
-/// what the quota counts for a container whose limits another family does not expose.
+/// what the quota counts for a container whose limits another family does not expose (the
+/// filestore backup CronJob's pod, when `plant.derived.database` does not say).
 const DEFAULT_LIMIT: (u64, u64) = (500, 512 * MI);
-/// Limits of the filestore backup CronJob's pod (the database family's `filestore-backup`,
-/// which syncs the filestore to object storage), when `plant.derived.database` does not say:
-/// 500m/512Mi.
-const FILESTORE_BACKUP_LIMIT: (u64, u64) = (500, 512 * MI);
 /// Private and link-local ranges every "internet" egress rule leaves out: the cluster, the
 /// VPC, on-premises networks and the instance metadata service.
 const PRIVATE_RANGES: [&str; 4] = [
@@ -206,14 +200,6 @@ struct CipherKey {
     key: String,
 }
 
-fn in_cluster_db(p: &ResolvedPlant) -> bool {
-    !p.database.managed && !p.database.shared
-}
-
-fn round_up(v: u64, to: u64) -> u64 {
-    v.div_ceil(to) * to
-}
-
 /// The limits of one container as a family renders them: `{limits: {cpu, memory}}` (database)
 /// or `{cpu_limit, memory_limit}` (odoo), at `pointer` under `root`. A container whose limits
 /// cannot be read counts as the LimitRange default, what Kubernetes would give it.
@@ -249,7 +235,7 @@ fn pod(containers: &[(u64, u64)]) -> (u64, u64) {
 fn quota(p: &PlantCtx) -> QuotaCtx {
     let odoo = p.derived.get("odoo");
     let db = p.derived.get("database");
-    let pgo = !p.database.managed && !p.database.shared;
+    let pgo = p.database.in_cluster();
     let max = u64::from(p.odoo.max_replicas);
     // A Deployment's default rolling update surges 25 % of its replicas, rounded up: the rule
     // `resolve/sizing.rs` counts for connections and quota.
@@ -326,14 +312,7 @@ fn quota(p: &PlantCtx) -> QuotaCtx {
             ]),
         ));
     }
-    let filestore_backup = if db
-        .and_then(|d| d.pointer("/filestore_backup/resources"))
-        .is_some()
-    {
-        container_limits(db, "/filestore_backup/resources")
-    } else {
-        FILESTORE_BACKUP_LIMIT
-    };
+    let filestore_backup = container_limits(db, "/filestore_backup/resources");
     parts.push(QuotaPart::new(
         "filestore backup CronJob",
         1,
@@ -419,7 +398,7 @@ fn quota(p: &PlantCtx) -> QuotaCtx {
 }
 
 /// The container defaults and maxima (reference/kubernetes.md §4).
-fn limits(p: &ResolvedPlant) -> LimitsCtx {
+fn limits(p: &ResolvedPlant, in_cluster_db: bool) -> LimitsCtx {
     let o = &p.odoo;
     let mut cpu = vec![(o.cpu_limit_m.value, "Odoo web")];
     let mut mem = vec![
@@ -427,7 +406,7 @@ fn limits(p: &ResolvedPlant) -> LimitsCtx {
         (u64::from(o.cron_threads.value + 1) * ODOO_SOFT, "Odoo cron"),
         (RESTORE_TEST_MEMORY, "restore test"),
     ];
-    if in_cluster_db(p) {
+    if in_cluster_db {
         // The PostgreSQL instance as the quota counts it (resolve/sizing.rs `quota`).
         cpu.push((o.cpu_limit_m.value, "PostgreSQL"));
         mem.push((
@@ -468,7 +447,7 @@ fn secrets(ctx: &PlantCtx, p: &ResolvedPlant) -> SecretsCtx {
     } else {
         format!("{}/{}", p.name.value, p.env)
     };
-    let pgbackrest: Vec<CipherKey> = if in_cluster_db(p) {
+    let pgbackrest: Vec<CipherKey> = if ctx.database.in_cluster() {
         p.backup
             .repos
             .iter()
@@ -507,7 +486,7 @@ fn secrets(ctx: &PlantCtx, p: &ResolvedPlant) -> SecretsCtx {
 /// computed in [`outputs`], from what the other families derive).
 pub(super) fn derive(ctx: &mut PlantCtx, p: &ResolvedPlant) {
     let d = KubernetesDerived {
-        limits: limits(p),
+        limits: limits(p, ctx.database.in_cluster()),
         secrets: secrets(ctx, p),
     };
     if let Ok(v) = serde_json::to_value(d) {
@@ -559,7 +538,7 @@ pub(super) fn outputs(p: &PlantCtx, scope: Scope, out: &mut Vec<Output>) {
     if p.tenancy == "shared" {
         return;
     }
-    let in_cluster_db = !p.database.managed && !p.database.shared;
+    let in_cluster_db = p.database.in_cluster();
     let mut push = |file: &str, template: &str, item: Value| {
         out.push(Output::new(
             plant_path(p, "kubernetes", file),

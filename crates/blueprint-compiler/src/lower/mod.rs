@@ -270,6 +270,15 @@ pub struct DatabaseCtx {
     pub min_pgbackrest: String,
 }
 
+impl DatabaseCtx {
+    /// PostgreSQL runs in the plant's namespace (PGO): neither Amazon RDS nor the platform's
+    /// shared database.
+    #[must_use]
+    pub fn in_cluster(&self) -> bool {
+        !self.managed && !self.shared
+    }
+}
+
 /// One backup repository.
 #[derive(Debug, Clone, Serialize)]
 pub struct RepoCtx {
@@ -480,6 +489,16 @@ fn odoo_ids(major: u32) -> (u32, u32) {
     if major >= 18 { (100, 101) } else { (101, 101) }
 }
 
+/// A mebibyte.
+const MI: u64 = 1 << 20;
+/// A gibibyte.
+const GI: u64 = 1 << 30;
+
+/// `n` rounded up to a multiple of `to`.
+fn round_up(n: u64, to: u64) -> u64 {
+    n.div_ceil(to) * to
+}
+
 /// Kubernetes quantity: binary units when exact, else bytes.
 #[must_use]
 pub fn quantity(bytes: u64) -> String {
@@ -507,6 +526,14 @@ fn labels(p: &ResolvedPlant) -> BTreeMap<String, String> {
 /// The namespace of the shared Odoo platform on a shared cluster.
 pub const SHARED_NAMESPACE: &str = "odoo-shared";
 
+/// The ARN of an IAM role of the fleet (roles live under the path `/<org>/`).
+fn role_arn(fleet: &FleetCtx, role: &str) -> String {
+    format!(
+        "arn:aws:iam::{}:role/{}/{role}",
+        fleet.account_id, fleet.org
+    )
+}
+
 fn names(p: &ResolvedPlant, fleet: &FleetCtx) -> Names {
     let shared = p.tenancy.value == Tenancy::Shared;
     let plant = &p.name.value;
@@ -516,10 +543,7 @@ fn names(p: &ResolvedPlant, fleet: &FleetCtx) -> Names {
         (p.namespace.clone(), String::new())
     };
     let backup_role = format!("{plant}-{}-pgbackrest", p.env);
-    let backup_role_arn = format!(
-        "arn:aws:iam::{}:role/{}/{backup_role}",
-        fleet.account_id, fleet.org
-    );
+    let backup_role_arn = role_arn(fleet, &backup_role);
     let (db_host, db_name, db_secret) = if shared {
         (
             format!("postgres-primary.{SHARED_NAMESPACE}.svc"),
@@ -755,13 +779,19 @@ fn fleet_ctx(fleet: &Fleet) -> FleetCtx {
     }
 }
 
+/// The cluster a plant environment runs on, named as its `clusters/<cluster>/` directory and
+/// as it is registered in Argo CD: the fleet cluster (`plant.cluster`), or `<plant>-<env>` for
+/// the dedicated cluster of a `dedicated-cluster` or `dedicated-environment` plant.
+fn cluster_of(p: &PlantCtx) -> String {
+    p.cluster
+        .clone()
+        .unwrap_or_else(|| format!("{}-{}", p.name, p.env))
+}
+
 fn clusters(plants: &[PlantCtx]) -> Vec<ClusterCtx> {
     let mut by_name: BTreeMap<String, ClusterCtx> = BTreeMap::new();
     for (i, p) in plants.iter().enumerate() {
-        let (name, shared) = match &p.cluster {
-            Some(c) => (c.clone(), true),
-            None => (format!("{}-{}", p.name, p.env), false),
-        };
+        let (name, shared) = (cluster_of(p), p.cluster.is_some());
         let c = by_name.entry(name.clone()).or_insert_with(|| ClusterCtx {
             name,
             region: p.region.clone(),
@@ -799,10 +829,7 @@ fn platform_ctx(p: &ResolvedPlant, fleet: &Fleet, f: &FleetCtx) -> PlantCtx {
     // Plant names are DNS labels: none holds `_`, so no plant environment's
     // `<plant>-<env>-pgbackrest` can take this name.
     ctx.names.backup_role = format!("platform_{cluster}-pgbackrest");
-    ctx.names.backup_role_arn = format!(
-        "arn:aws:iam::{}:role/{}/{}",
-        f.account_id, f.org, ctx.names.backup_role
-    );
+    ctx.names.backup_role_arn = role_arn(f, &ctx.names.backup_role);
     ctx.labels
         .insert("blueprint.dev/tenancy".into(), "platform".into());
     ctx.labels
@@ -839,7 +866,11 @@ pub fn lower(fleet: &Fleet, plants: &[ResolvedPlant], platforms: &[ResolvedPlant
         terraform::plant_outputs(p, &f, scope, &mut outputs);
     }
     for (i, c) in cls.iter().enumerate() {
-        clusters::outputs(c, &ctxs, Scope::Cluster(i), &mut outputs);
+        clusters::outputs(c, Scope::Cluster(i), &mut outputs);
+    }
+    // Every plant runs on a cluster: a fleet with plants has one, and its root Application.
+    if !cls.is_empty() {
+        argocd::fleet_outputs(&mut outputs);
     }
     terraform::fleet_outputs(&ctxs, &f, &mut outputs);
     runbook::outputs(&ctxs, &mut outputs);

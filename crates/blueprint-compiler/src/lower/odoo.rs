@@ -38,7 +38,7 @@
 //! - The few checks of the security scanner (checkov) the workloads fail on purpose are written
 //!   on the objects as `checkov.io/skipN` annotations with their reason.
 
-use super::{Check, OdooCtx, Output, PlantCtx, Scope, plant_path, quantity};
+use super::{Check, GI, MI, OdooCtx, Output, PlantCtx, Scope, plant_path, quantity, round_up};
 use crate::ResolvedPlant;
 use crate::units::fmt_cpu;
 use serde::Serialize;
@@ -74,8 +74,6 @@ const WAVE_STORAGE: &str = "-5";
 const WAVE_UPGRADE: &str = "4";
 /// Wave of the Odoo workloads.
 const WAVE_ODOO: &str = "5";
-/// `Gi`.
-const GI: u64 = 1 << 30;
 
 /// checkov CKV_K8S_40 asks for a UID of 10000 or more; Odoo runs as its image's own user.
 const SKIP_HIGH_UID: &str = "CKV_K8S_40=runs as the numeric uid of the image's own odoo user, whose home and data paths it owns (reference/odoo.md §6)";
@@ -480,10 +478,6 @@ fn image_tag_hash(odoo: &OdooCtx) -> String {
     hex.chars().take(12).collect()
 }
 
-fn round_up(n: u64, to: u64) -> u64 {
-    n.div_ceil(to) * to
-}
-
 /// The modules as Odoo's `--init`/`--update` take them: sorted, de-duplicated, joined by
 /// commas; `base` when there are none.
 fn module_list(modules: &[String]) -> String {
@@ -527,10 +521,6 @@ fn derive_tenant(ctx: &mut PlantCtx) {
     let mut labels = ctx.labels.clone();
     labels.insert("app.kubernetes.io/name".into(), "odoo".into());
     labels.insert("app.kubernetes.io/component".into(), "upgrade".into());
-    let mut scanner_exceptions = vec![SKIP_HIGH_UID.to_string()];
-    if o.image_digest.is_none() {
-        scanner_exceptions.push(SKIP_DIGEST.into());
-    }
     let init = TenantInit {
         name: format!("{}odoo-init", n.prefix),
         labels,
@@ -544,12 +534,8 @@ fn derive_tenant(ctx: &mut PlantCtx) {
         config: platform(&n.config),
         filestore: platform(&n.filestore),
         service_account: platform(&n.odoo_sa),
-        pull_policy: if o.image_digest.is_some() {
-            "IfNotPresent"
-        } else {
-            "Always"
-        },
-        scanner_exceptions,
+        pull_policy: pull_policy(o),
+        scanner_exceptions: scanner_exceptions(o, vec![SKIP_HIGH_UID]),
         resources: Resources {
             cpu_request: fmt_cpu(500),
             cpu_limit: fmt_cpu(1000),
@@ -564,6 +550,24 @@ fn derive_tenant(ctx: &mut PlantCtx) {
     if let Ok(v) = serde_json::to_value(TenantDerived { init }) {
         ctx.derived.insert("odoo".into(), v);
     }
+}
+
+/// `IfNotPresent` for an image pinned by digest (it cannot change), `Always` for a tag.
+fn pull_policy(o: &OdooCtx) -> &'static str {
+    if o.image_digest.is_some() {
+        "IfNotPresent"
+    } else {
+        "Always"
+    }
+}
+
+/// The checkov checks a workload fails on purpose: `checks`, and the digest check when the
+/// image follows a tag.
+fn scanner_exceptions(o: &OdooCtx, mut checks: Vec<&str>) -> Vec<String> {
+    if o.image_digest.is_none() {
+        checks.push(SKIP_DIGEST);
+    }
+    checks.into_iter().map(str::to_string).collect()
 }
 
 fn paths() -> Paths {
@@ -603,17 +607,8 @@ pub(super) fn derive(ctx: &mut PlantCtx, _p: &ResolvedPlant) {
         }
     };
     let conf = conf_keys(o, &target);
-    let pull_policy = if o.image_digest.is_some() {
-        "IfNotPresent"
-    } else {
-        "Always"
-    };
-    let skips = |mut checks: Vec<&str>| -> Vec<String> {
-        if o.image_digest.is_none() {
-            checks.push(SKIP_DIGEST);
-        }
-        checks.into_iter().map(str::to_string).collect()
-    };
+    let pull_policy = pull_policy(o);
+    let skips = |checks| scanner_exceptions(o, checks);
     let conf_text: String = conf.iter().map(|(k, v)| format!("{k} = {v}\n")).collect();
     let mut labels = ctx.labels.clone();
     labels.insert("app.kubernetes.io/name".into(), "odoo".into());
@@ -665,7 +660,7 @@ pub(super) fn derive(ctx: &mut PlantCtx, _p: &ResolvedPlant) {
     // `limit_memory_soft` each, requested in full (a cron run must not be evicted mid-way).
     let cron_memory = quantity(round_up(
         u64::from(o.cron_threads + 1) * o.limit_memory_soft,
-        64 * 1024 * 1024,
+        64 * MI,
     ));
     let cron = Workload {
         name: n.cron.clone(),

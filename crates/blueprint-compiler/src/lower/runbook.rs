@@ -24,6 +24,7 @@
 use super::{Check, Output, PlantCtx, Scope};
 use crate::units::fmt_duration;
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// SQL run after every restore: counts an operator compares with what the business expects
 /// at the target time (no statement writes).
@@ -237,29 +238,6 @@ const RDS_STATE_ADDRESS: &str = "module.database.aws_db_instance.this";
 const RDS_REPLICATION_ADDRESS: &str =
     "module.database.aws_db_instance_automated_backups_replication.this[0]";
 
-/// The filestore's prefix in the backup bucket: the database family's
-/// `derived.database.filestore_prefix`, or, before it exists, the same rule:
-/// `filestore/<plant>/<env>/`, `filestore/platform/<cluster>/` for a platform.
-fn filestore_prefix(p: &PlantCtx) -> String {
-    p.derived
-        .get("database")
-        .and_then(|d| d.get("filestore_prefix"))
-        .and_then(serde_json::Value::as_str)
-        .map_or_else(
-            || {
-                if p.platform {
-                    format!(
-                        "filestore/platform/{}/",
-                        p.cluster.as_deref().unwrap_or(&p.name)
-                    )
-                } else {
-                    format!("filestore/{}/{}/", p.name, p.env)
-                }
-            },
-            str::to_string,
-        )
-}
-
 /// `HH:MM` of a five-field cron's minute and hour, when both are single numbers.
 fn cron_start(cron: &str) -> String {
     let mut fields = cron.split_whitespace();
@@ -380,7 +358,7 @@ fn env_runbook(p: &PlantCtx, platform: Option<&PlantCtx>) -> EnvRunbook {
         cron: host_ctx.names.cron.clone(),
     };
     let filestore = host_ctx.backup.repos.first().map(|r| {
-        let root = filestore_prefix(host_ctx);
+        let root = super::database::filestore_prefix(host_ctx);
         if method == "shared" {
             FilestoreRestore {
                 bucket: r.bucket.clone(),
@@ -431,11 +409,14 @@ fn env_runbook(p: &PlantCtx, platform: Option<&PlantCtx>) -> EnvRunbook {
 
 /// One runbook per plant, covering its environments, and one per shared platform.
 pub(super) fn outputs(plants: &[PlantCtx], out: &mut Vec<Output>) {
-    let platform_of = |p: &PlantCtx| {
-        plants
-            .iter()
-            .find(|q| q.platform && q.cluster.is_some() && q.cluster == p.cluster)
-    };
+    // Each cluster's platform, found once rather than by a scan per shared tenant.
+    let mut platforms: BTreeMap<&str, &PlantCtx> = BTreeMap::new();
+    for q in plants.iter().filter(|q| q.platform) {
+        if let Some(cluster) = q.cluster.as_deref() {
+            platforms.entry(cluster).or_insert(q);
+        }
+    }
+    let platform_of = |p: &PlantCtx| platforms.get(p.cluster.as_deref()?).copied();
     let mut i = 0;
     while let Some(first) = plants.get(i) {
         // Plant environments are sorted by plant, then platforms follow.

@@ -153,6 +153,16 @@ fn filestore_repo(p: &PlantCtx) -> Option<&super::RepoCtx> {
     p.backup.repos.first()
 }
 
+/// The filestore's key prefix in that bucket, as the `database` family derives it for its
+/// CronJob (`derived.database.filestore_prefix`), so the role grants what the job writes.
+fn filestore_prefix(p: &PlantCtx) -> Option<String> {
+    p.derived
+        .get("database")?
+        .get("filestore_prefix")?
+        .as_str()
+        .map(str::to_string)
+}
+
 /// ServiceAccount of the filestore backup CronJob (`database` family).
 const FILESTORE_SA: &str = "filestore-backup";
 
@@ -751,14 +761,6 @@ fn identity(p: &PlantCtx, f: &FleetCtx) -> Identity {
     let ns = &p.names.namespace;
     let pg = &p.names.postgres;
     let own = has_pgbackrest(p);
-    let prefix = if p.platform {
-        format!(
-            "filestore/platform/{}/",
-            p.cluster.as_deref().unwrap_or(&p.name)
-        )
-    } else {
-        format!("filestore/{}/{}/", p.name, p.env)
-    };
     Identity {
         role_name: p.names.backup_role.clone(),
         role_path: format!("/{}/", f.org),
@@ -775,7 +777,8 @@ fn identity(p: &PlantCtx, f: &FleetCtx) -> Identity {
         },
         filestore: filestore_repo(p)
             .filter(|_| backs_up_filestore(p))
-            .map(|r| Filestore {
+            .zip(filestore_prefix(p))
+            .map(|(r, prefix)| Filestore {
                 bucket: r.bucket.clone(),
                 region: r.cloud_region.clone(),
                 prefix,

@@ -331,6 +331,18 @@ impl Naming<'_> {
             format!("{}integration-{name}-{what}", self.prefix)
         }
     }
+    /// The middlewares of an integration's route after any it starts with: headers → peers
+    /// allow list → its rate limit (when set) → buffering.
+    fn integration_chain(&self, i: &IntegrationRoute) -> [Option<String>; 4] {
+        [
+            Some(self.odoo("headers")),
+            Some(self.integration(&i.name, "allowlist")),
+            i.rate
+                .as_ref()
+                .map(|_| self.integration(&i.name, "ratelimit")),
+            Some(self.odoo("buffering")),
+        ]
+    }
 }
 
 fn traefik_file(p: &PlantCtx, file: &str) -> String {
@@ -413,17 +425,12 @@ pub(super) fn outputs(p: &PlantCtx, scope: Scope, out: &mut Vec<Output>) {
             continue;
         }
         let Some(path) = &i.path else { continue };
-        let mut middlewares = vec![headers.clone(), n.integration(&i.name, "allowlist")];
-        if i.rate.is_some() {
-            middlewares.push(n.integration(&i.name, "ratelimit"));
-        }
-        middlewares.push(buffering.clone());
         routes.push(Route {
             role: format!("integration {}", i.name),
             rule: format!("{host} && {}", any_of("PathPrefix", &[path])),
             priority: 0,
             port: HTTP_PORT,
-            middlewares,
+            middlewares: n.integration_chain(i).into_iter().flatten().collect(),
         });
     }
     let mut default_rule = host.clone();
@@ -564,11 +571,7 @@ pub(super) fn outputs(p: &PlantCtx, scope: Scope, out: &mut Vec<Output>) {
             );
             middlewares.push(forward);
         }
-        middlewares.extend([headers.clone(), n.integration(&i.name, "allowlist")]);
-        if i.rate.is_some() {
-            middlewares.push(n.integration(&i.name, "ratelimit"));
-        }
-        middlewares.push(buffering.clone());
+        middlewares.extend(n.integration_chain(i).into_iter().flatten());
         let route = Route {
             role: format!("integration {} (client certificates)", i.name),
             rule: match &i.path {

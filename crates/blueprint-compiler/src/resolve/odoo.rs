@@ -7,7 +7,7 @@ use super::placement::Placement;
 use crate::fleet::{SharedOdoo, bad};
 use crate::model::Val;
 use crate::units::{self, ImageRef};
-use blueprint_diagnostics::{Diagnostic, Span, codes};
+use blueprint_diagnostics::{Diagnostic, codes};
 use blueprint_syntax::Spanned;
 use blueprint_syntax::doc::{self, Edition, OdooVersion, PlantDoc, Text};
 
@@ -95,47 +95,9 @@ fn platform_release(
     if let Some(o) = odoo_doc
         && let Some(so) = shared_odoo
     {
-        let checks = [
-            PlatformValue {
-                written: o.version.as_ref().map(|v| v.span),
-                key: "odoo.version",
-                differs: o
-                    .version
-                    .as_ref()
-                    .is_some_and(|v| v.value != so.version.value),
-                platform: so.version.value.to_string(),
-                platform_span: so.version.origin.span(),
-            },
-            PlatformValue {
-                written: o.edition.as_ref().map(|v| v.span),
-                key: "odoo.edition",
-                differs: o
-                    .edition
-                    .as_ref()
-                    .is_some_and(|v| v.value != so.edition.value),
-                platform: so.edition.value.to_string(),
-                platform_span: so.edition.origin.span(),
-            },
-            PlatformValue {
-                written: o.image.as_ref().map(|v| v.span),
-                key: "odoo.image",
-                differs: o.image.as_ref().is_some_and(|v| v.value != so.image.value),
-                platform: so.image.value.clone(),
-                platform_span: so.image.origin.span(),
-            },
-        ];
-        for c in checks {
-            if let (Some(span), true) = (c.written, c.differs) {
-                let key = c.key;
-                let mut d = Diagnostic::new(codes::SHARED_PLATFORM_OWNED, format!("`{key}` of a shared plant belongs to the platform (cluster value: {})", c.platform))
-                    .at(span, "differs from the shared platform")
-                    .help(format!("remove `{key}`: shared tenants run the cluster's Odoo; choose `dedicated-namespace` to run your own"));
-                if let Some(ps) = c.platform_span {
-                    d = d.also(ps, "the platform's value");
-                }
-                cx.reject(d);
-            }
-        }
+        owned_by_platform(cx, "odoo.version", o.version.as_ref(), &so.version);
+        owned_by_platform(cx, "odoo.edition", o.edition.as_ref(), &so.edition);
+        owned_by_platform(cx, "odoo.image", o.image.as_ref(), &so.image);
     }
     // A tenant installs its own modules, from the addons the platform provides.
     let tenant_modules = odoo_doc.and_then(|o| o.modules.as_ref());
@@ -291,16 +253,21 @@ fn check_module_names(cx: &mut Cx<'_>, modules: &Spanned<Vec<Text>>) {
     }
 }
 
-/// A value the shared platform owns, as a shared plant may have restated it.
-struct PlatformValue {
-    /// Where the plant wrote it, if it did.
-    written: Option<Span>,
-    /// The key.
-    key: &'static str,
-    /// Whether the plant's value differs from the platform's.
-    differs: bool,
-    /// The platform's value.
-    platform: String,
-    /// Where the platform's value is set (fleet.toml).
-    platform_span: Option<Span>,
+/// BP1006 when a shared plant writes `key` (`written`) with another value than the platform's.
+fn owned_by_platform<T: PartialEq + std::fmt::Display>(
+    cx: &mut Cx<'_>,
+    key: &str,
+    written: Option<&Spanned<T>>,
+    platform: &Val<T>,
+) {
+    let Some(w) = written.filter(|w| w.value != platform.value) else {
+        return;
+    };
+    let mut d = Diagnostic::new(codes::SHARED_PLATFORM_OWNED, format!("`{key}` of a shared plant belongs to the platform (cluster value: {})", platform.value))
+        .at(w.span, "differs from the shared platform")
+        .help(format!("remove `{key}`: shared tenants run the cluster's Odoo; choose `dedicated-namespace` to run your own"));
+    if let Some(ps) = platform.origin.span() {
+        d = d.also(ps, "the platform's value");
+    }
+    cx.reject(d);
 }

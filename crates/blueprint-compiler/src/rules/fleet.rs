@@ -337,7 +337,9 @@ fn clusters(fleet: &Fleet, plants: &[ResolvedPlant], diags: &mut Vec<Diagnostic>
 /// test's names (`<plant>-<env>-pgbackrest-restore-test`, `<plant>-<env>-rds-restore-test`,
 /// the RDS target `<plant>-<env>-restore-test`, the platform's
 /// `platform_<cluster>-pgbackrest-restore-test`) do not, and are a finding when too long. The
-/// check also keeps a change of either limit or of a naming scheme from slipping through.
+/// check also keeps a change of either limit from slipping through. Objects inside a plant's
+/// namespace have fixed names (`odoo-web`, `restore-test`) and need no check. The names are
+/// spelled here as `lower::names` and `lower::database` spell them: keep the two in step.
 /// Terraform's own IAM role names (`<plant>-<env>-` + `eks`, `flowlogs`, `rdsmon`…) are at most
 /// 64 characters with these limits.
 fn generated_names(plants: &[ResolvedPlant], diags: &mut Vec<Diagnostic>) {
@@ -375,12 +377,6 @@ fn generated_names(plants: &[ResolvedPlant], diags: &mut Vec<Diagnostic>) {
         // `fleet::resolve`. `owner.team` is checked as a label where it is written.
         let mut names: Vec<(String, usize, &str)> = vec![
             (p.namespace.clone(), 63, "namespace"),
-            (format!("{n}-odoo-web"), 63, "Service and Deployment name"),
-            (
-                format!("{n}-restore"),
-                52,
-                "restore-test CronJob name (52 characters: the Job suffix needs the rest)",
-            ),
             (
                 format!("{n}-{}-pgbackrest", p.env),
                 64,
@@ -433,7 +429,6 @@ fn generated_names(plants: &[ResolvedPlant], diags: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Every fleet-wide rule.
 /// BP3011: `<plant>-<env>` must name one plant environment only: plant `a` with environment
 /// `b-prod` and plant `a-b` in `prod` would share namespace `a-b-prod` (and backup paths).
 fn namespaces(plants: &[ResolvedPlant], diags: &mut Vec<Diagnostic>) {
@@ -460,6 +455,7 @@ fn namespaces(plants: &[ResolvedPlant], diags: &mut Vec<Diagnostic>) {
     }
 }
 
+/// Every fleet-wide rule.
 pub(crate) fn check_fleet(fleet: &Fleet, plants: &[ResolvedPlant], diags: &mut Vec<Diagnostic>) {
     namespaces(plants, diags);
     hosts(fleet, plants, diags);
