@@ -76,7 +76,7 @@ const WAVE_UPGRADE: &str = "4";
 const WAVE_ODOO: &str = "5";
 
 /// checkov CKV_K8S_40 asks for a UID of 10000 or more; Odoo runs as its image's own user.
-const SKIP_HIGH_UID: &str = "CKV_K8S_40=runs as the numeric uid of the image's own odoo user, whose home and data paths it owns (reference/odoo.md §6)";
+const SKIP_HIGH_UID: &str = "CKV_K8S_40=runs as the numeric uid of the official image's own odoo user, which owns the image's home and data paths";
 /// checkov CKV_K8S_8 and CKV_K8S_9 ask for probes; the cron pod serves nothing to probe.
 const SKIP_CRON_LIVENESS: &str = "CKV_K8S_8=the cron pod serves no HTTP (--no-http); the Odoo prefork master restarts cron workers that die or overrun their limits";
 /// See [`SKIP_CRON_LIVENESS`].
