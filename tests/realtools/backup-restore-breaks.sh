@@ -91,5 +91,10 @@ template_case runbook-wrong-target runbooks/runbook.md.j2 \
   '--stanza=db --repo={{ r.index }} --type=immediate' \
   'point-in-time restore to .* rows, expected'
 
+# An override beyond location and credentials: the test refuses to run a changed configuration.
+log "case override-beyond-location: the environment"
+PGBACKREST_COMPRESS_TYPE=none expect_failure override-beyond-location \
+  'change more than location and credentials: compress-type'
+
 [ "$failures" -eq 0 ] || die "$failures case(s) of the backup and restore test did not fail as they must"
 echo "backup-restore-breaks: every break made the backup and restore test fail" >&2
