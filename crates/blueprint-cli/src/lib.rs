@@ -5,4 +5,5 @@
 //! prints.
 
 pub mod build;
+pub mod gitbase;
 pub mod walk;

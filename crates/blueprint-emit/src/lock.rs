@@ -20,14 +20,19 @@ pub struct Lock {
     pub inputs: BTreeMap<String, String>,
     /// sha256 of every file written, by path relative to OUT.
     pub files: BTreeMap<String, String>,
-    /// Each plant environment's resolved model, by its directory (`plants/<plant>/<env>`,
-    /// `clusters/<cluster>/platform`).
+    /// Each plant environment's resolved model as `explain` shows it (`plant`, `env`, `file`
+    /// and `rows` of field, value, origin), by its directory (`plants/<plant>/<env>`,
+    /// `clusters/<cluster>/platform`). Version 1 held the lowered contexts instead.
     pub models: BTreeMap<String, serde_json::Value>,
     /// For every file written, the sha256 of what it was rendered from (generator, template,
     /// context): a later build reuses a file whose key did not change.
     #[serde(default)]
     pub keys: BTreeMap<String, String>,
 }
+
+/// The format version [`Lock::version`] is written with: 2 since `models` holds the resolved
+/// models with their origins.
+pub const LOCK_VERSION: u32 = 2;
 
 /// Lowercase hex sha256 of `bytes`.
 #[must_use]

@@ -103,7 +103,7 @@ pub fn build_into(inputs: &[Input], options: &Options, stager: Option<&Stager>) 
 fn build_inner(inputs: &[Input], options: &Options, keep: bool, stager: Option<&Stager>) -> Built {
     let mut compilation = blueprint_compiler::compile(inputs);
     let mut lock = Lock {
-        version: 1,
+        version: blueprint_emit::LOCK_VERSION,
         generator: generator(),
         inputs: inputs
             .iter()
@@ -141,18 +141,7 @@ fn build_inner(inputs: &[Input], options: &Options, keep: bool, stager: Option<&
     } = render_verify_stage(&ir, options, keep, stager);
     compilation.diagnostics.extend(findings);
     lock.keys = keys;
-    // The resolved model of each plant, without what only templates need.
-    lock.models = ir
-        .plants
-        .iter()
-        .map(|p| {
-            let mut model = serde_json::to_value(p).unwrap_or_default();
-            if let Some(m) = model.as_object_mut() {
-                m.remove("derived");
-            }
-            (p.dir.clone(), model)
-        })
-        .collect();
+    lock.models = intent_models(&compilation, &ir, options);
     if compilation.has_errors() {
         files.clear();
         entries.clear();
@@ -165,6 +154,48 @@ fn build_inner(inputs: &[Input], options: &Options, keep: bool, stager: Option<&
         lock,
         io_error,
     }
+}
+
+/// The resolved model of every plant environment and shared platform as `explain` shows it
+/// (field, value, origin), by output directory: what `diff` compares when it has no git base.
+/// Paths in origins are named as the lock names inputs ([`Options::source_path`]).
+fn intent_models(
+    compilation: &blueprint_compiler::Compilation,
+    ir: &blueprint_compiler::lower::Ir,
+    options: &Options,
+) -> BTreeMap<String, serde_json::Value> {
+    let resolved = compilation.plants.iter().chain(&compilation.platforms);
+    let mut models = BTreeMap::new();
+    for p in resolved {
+        let Some(ctx) = ir
+            .plants
+            .iter()
+            .find(|c| c.name == p.name.value && c.env == p.env && c.file == p.file)
+        else {
+            continue;
+        };
+        let rows: Vec<serde_json::Value> = blueprint_compiler::explain::rows(&compilation.map, p)
+            .into_iter()
+            .map(|mut row| {
+                if let Some(loc) = &mut row.location {
+                    let shown = options.source_path(&loc.file);
+                    row.from = row.from.replace(loc.file.as_str(), &shown);
+                    loc.file = shown;
+                }
+                serde_json::to_value(row).unwrap_or_default()
+            })
+            .collect();
+        models.insert(
+            ctx.dir.clone(),
+            serde_json::json!({
+                "plant": p.name.value,
+                "env": p.env,
+                "file": p.file,
+                "rows": rows,
+            }),
+        );
+    }
+    models
 }
 
 /// Every output rendered and verified.
