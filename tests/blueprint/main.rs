@@ -12,6 +12,7 @@ mod build_traefik;
 mod cases;
 mod examples;
 mod hostile;
+mod review;
 mod schemas;
 mod support;
 mod tree;

@@ -5,5 +5,6 @@
 //! prints.
 
 pub mod build;
+pub mod diff;
 pub mod gitbase;
 pub mod walk;

@@ -70,6 +70,28 @@ enum Command {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
     },
+    /// What a change of the plants does: each changed field with its origin and risk class,
+    /// and the generated files it changes (docs/review.md).
+    Diff {
+        /// Plants directory.
+        #[arg(default_value = "plants")]
+        dir: PathBuf,
+        /// The GitOps tree whose blueprint.lock is the "before" side (without --base).
+        #[arg(long, default_value = "gitops")]
+        out: PathBuf,
+        /// Compare with the plants at this git revision instead (e.g. origin/main).
+        #[arg(long, value_name = "REF")]
+        base: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = commands::diff::DiffFormat::Text)]
+        format: commands::diff::DiffFormat,
+        /// Exit 1 when anything differs (like `git diff --exit-code`).
+        #[arg(long)]
+        exit_code: bool,
+        /// Render threads (default: the machine's cores).
+        #[arg(long, short = 'j')]
+        jobs: Option<usize>,
+    },
     /// Show the resolved plant with the origin of every value.
     Explain {
         /// Plant name.
@@ -151,6 +173,23 @@ fn main() -> ExitCode {
                 std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
             }),
             format,
+        }),
+        Command::Diff {
+            dir,
+            out,
+            base,
+            format,
+            exit_code,
+            jobs,
+        } => commands::diff::run(&commands::diff::Args {
+            dir: &dir,
+            out: &out,
+            base: base.as_deref(),
+            format,
+            exit_code,
+            jobs: jobs.unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+            }),
         }),
         Command::Explain {
             plant,

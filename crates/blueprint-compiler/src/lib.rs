@@ -9,6 +9,8 @@
 //!    resolved, and recovery (BP2xxx, `rules::recovery`) once the backups are planned.
 //! 4. `rules::fleet` checks the fleet as a whole (BP3xxx, generated names).
 //! 5. [`explain`] prints a resolved plant with the origin of every value.
+//! 6. [`review`] compares the resolved models of two versions of the plants (`blueprint diff`)
+//!    and gives each change a risk class from one table of rules.
 //!
 //! Pure: no I/O, no clock, no environment.
 
@@ -17,6 +19,7 @@ pub mod fleet;
 pub mod lower;
 pub mod model;
 mod resolve;
+pub mod review;
 mod rules;
 pub mod scaffold;
 pub mod units;

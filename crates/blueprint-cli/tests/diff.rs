@@ -1,0 +1,212 @@
+//! `blueprint diff` through the binary, in a scratch git repository holding the
+//! manufacturing-group example and its built tree: the board's four-plant change, the lock
+//! side with drift, `--exit-code`.
+
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::disallowed_methods,
+    missing_docs
+)]
+
+mod common;
+
+use common::{Scratch, copy_dir, root, run};
+use std::path::Path;
+use std::process::Command;
+
+/// Runs git in `dir` with a fixed identity and clock, so commit ids are reproducible.
+fn git(dir: &Path, args: &[&str]) {
+    let status = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "board")
+        .env("GIT_AUTHOR_EMAIL", "board@example.com")
+        .env("GIT_COMMITTER_NAME", "board")
+        .env("GIT_COMMITTER_EMAIL", "board@example.com")
+        .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
+        .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .status()
+        .expect("git runs");
+    assert!(status.success(), "git {}", args.join(" "));
+}
+
+fn edit(path: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.contains(from), "{}: {from}", path.display());
+    std::fs::write(path, text.replacen(from, to, 1)).unwrap();
+}
+
+/// The example committed and built, then the board's change made in the work tree: dresden's
+/// RPO tightened, bordeaux moved to a dedicated cluster, stuttgart's image bumped, wroclaw
+/// removed.
+fn repository(name: &str) -> Scratch {
+    let s = Scratch::new(name);
+    let dir = s.path();
+    copy_dir(
+        &root().join("examples/manufacturing-group/plants"),
+        &dir.join("plants"),
+    );
+    git(dir, &["init", "-q", "-b", "main"]);
+    let (code, _, err) = run(&["build", "plants", "--out", "gitops"], dir);
+    assert_eq!(code, 0, "{err}");
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", "fleet"]);
+    let plants = dir.join("plants");
+    edit(
+        &plants.join("germany/dresden.toml"),
+        "rpo = \"5m\"",
+        "rpo = \"2m\"",
+    );
+    let bordeaux = plants.join("france/bordeaux.toml");
+    edit(
+        &bordeaux,
+        "tenancy = \"dedicated-namespace\"",
+        "tenancy = \"dedicated-cluster\"",
+    );
+    edit(&bordeaux, "cluster = \"shared-eu-west\"\n", "");
+    edit(
+        &bordeaux,
+        "[[integrations]]",
+        "[network]\ncidr = \"10.40.0.0/16\"\n\n[[integrations]]",
+    );
+    let mut text = std::fs::read_to_string(&bordeaux).unwrap();
+    text.push_str("\n[environments.staging.network]\ncidr = \"10.41.0.0/16\"\n");
+    std::fs::write(&bordeaux, text).unwrap();
+    edit(
+        &plants.join("germany/stuttgart.yaml"),
+        "18.0-hx2@sha256:419e56282a37cdd5b887807c29b1a04a230cc26cfd0a4ef7091131d6820b3a1a",
+        "18.0-hx3@sha256:78e917b3e6d4a601361ad2f9dde3a62301102f955daef28de7b401bb1bfc12e6",
+    );
+    std::fs::remove_file(plants.join("poland/wroclaw.yaml")).unwrap();
+    s
+}
+
+#[test]
+fn the_boards_change_lists_exactly_its_four_plants_with_their_classes() {
+    let s = repository("diff-board");
+    let dir = s.path();
+    let (code, json, err) = run(
+        &["diff", "plants", "--base", "main", "--format", "json"],
+        dir,
+    );
+    assert_eq!(code, 0, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(report["version"], 1);
+    let mut plants: Vec<(String, String)> = report["envs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["plant"].as_str().unwrap().to_string(),
+                e["risk"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    plants.sort();
+    plants.dedup();
+    assert_eq!(
+        plants,
+        [
+            ("bordeaux", "high"),
+            ("dresden", "medium"),
+            ("stuttgart", "low"),
+            ("wroclaw", "high"),
+        ]
+        .map(|(p, r)| (p.to_string(), r.to_string()))
+    );
+    assert_eq!(report["risk"], "high");
+    assert!(report["other_files"].as_array().unwrap().is_empty());
+    for e in report["envs"].as_array().unwrap() {
+        let rules: Vec<&str> = e["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["rule"].as_str().unwrap())
+            .collect();
+        let files = e["files"].as_array().unwrap();
+        let want = match e["plant"].as_str().unwrap() {
+            "bordeaux" => "tenancy-changed",
+            "wroclaw" => "plant-removed",
+            "dresden" => "recovery-tightened",
+            _ => "image-bump",
+        };
+        assert!(rules.contains(&want), "{e}");
+        // Each intent change is linked to the files it caused.
+        assert!(!files.is_empty(), "{e}");
+        if e["plant"] == "wroclaw" {
+            assert!(files.iter().all(|f| f["change"] == "deleted"));
+            assert!(
+                files.iter().any(|f| f["rule"] == "stateful-deleted"
+                    && f["path"]
+                        .as_str()
+                        .unwrap()
+                        .ends_with("postgrescluster-postgres.yaml")),
+                "removal shows what it deletes: {e}"
+            );
+        }
+        if e["plant"] == "stuttgart" {
+            assert!(files.iter().all(|f| f["change"] == "changed"));
+        }
+    }
+    // The same change against the lock gives the same intent and files.
+    let (code, from_lock, err) = run(&["diff", "plants", "--format", "json"], dir);
+    assert_eq!(code, 0, "{err}");
+    let from_lock: serde_json::Value = serde_json::from_str(&from_lock).unwrap();
+    assert_eq!(from_lock["envs"], report["envs"]);
+    assert_eq!(from_lock["base"], "gitops/blueprint.lock");
+
+    for (format, name) in [("text", "diff_text"), ("markdown", "diff_markdown")] {
+        let (code, out, err) = run(
+            &["diff", "plants", "--base", "main", "--format", format],
+            dir,
+        );
+        assert_eq!(code, 0, "{err}");
+        insta::assert_snapshot!(name, out);
+    }
+    let markdown = run(
+        &["diff", "plants", "--base", "main", "--format", "markdown"],
+        dir,
+    )
+    .1;
+    assert!(markdown.len() < 65_536);
+    insta::assert_snapshot!("diff_json", json);
+}
+
+#[test]
+fn drift_and_exit_code() {
+    let s = repository("diff-drift");
+    let dir = s.path();
+    // Back to the committed plants: no intent change, the output is what OUT holds.
+    git(dir, &["checkout", "-q", "--", "plants"]);
+    let (code, out, err) = run(&["diff", "plants", "--exit-code"], dir);
+    assert_eq!((code, err.as_str()), (0, ""), "{out}");
+    assert!(
+        out.contains("no change: the output is byte-identical"),
+        "{out}"
+    );
+    // A hand edit of a generated file is drift, with both hashes, and a change.
+    let edited = dir.join("gitops/plants/lyon/prod/kubernetes/configmap-odoo-conf.yaml");
+    let mut text = std::fs::read_to_string(&edited).unwrap();
+    text.push_str("# tuned by hand\n");
+    std::fs::write(&edited, text).unwrap();
+    let (code, json, _) = run(&["diff", "plants", "--format", "json", "--exit-code"], dir);
+    assert_eq!(code, 1);
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let drift = report["drift"].as_array().unwrap();
+    assert_eq!(drift.len(), 1, "{report}");
+    assert_eq!(
+        drift[0]["path"],
+        "plants/lyon/prod/kubernetes/configmap-odoo-conf.yaml"
+    );
+    assert_ne!(drift[0]["locked"], drift[0]["actual"]);
+    // Without --exit-code a difference still exits 0.
+    assert_eq!(run(&["diff", "plants"], dir).0, 0);
+    // A revision git does not know is a usage error.
+    let (code, _, err) = run(&["diff", "plants", "--base", "no-such-branch"], dir);
+    assert_eq!(code, 2);
+    assert!(err.contains("no-such-branch"), "{err}");
+}
