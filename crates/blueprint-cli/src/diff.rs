@@ -9,6 +9,7 @@
 
 use crate::build::{Options, build};
 use blueprint_compiler::Input;
+use blueprint_compiler::fleet::ReviewPolicy;
 use blueprint_compiler::review::{
     self, EnvDiff, EnvModel, EnvStatus, FileChange, OutputRisk, Risk,
 };
@@ -27,6 +28,9 @@ pub struct Side {
     pub models: BTreeMap<String, EnvModel>,
     /// Generated files by path relative to OUT.
     pub files: BTreeMap<String, Vec<u8>>,
+    /// The fleet's `[review]` policy (a compiled side whose fleet has the table; the lock
+    /// does not record it).
+    pub review: Option<ReviewPolicy>,
 }
 
 /// A generated file whose bytes on disk are not those the lock recorded.
@@ -71,6 +75,9 @@ pub struct EnvReport {
     /// The generated files under its directories (`<dir>/`, `terraform/<dir>/`) and its
     /// plant's runbook that differ.
     pub files: Vec<FileDiff>,
+    /// Who must approve it: the forge handles `[review]` maps its class to, `owner` being
+    /// the plant's owner team (empty without a policy).
+    pub approvers: Vec<String>,
 }
 
 /// The whole comparison.
@@ -88,6 +95,9 @@ pub struct Report {
     pub other_files: Vec<FileDiff>,
     /// Hand edits found in OUT (only without a git base).
     pub drift: Vec<Drift>,
+    /// Who must approve the whole change: the union of the environments' approvers and, for
+    /// other files and drift, the groups of their class (empty without a policy).
+    pub approvers: Vec<String>,
 }
 
 impl Report {
@@ -166,6 +176,11 @@ pub fn side_of(inputs: &[Input], options: &Options) -> Result<Side, Box<crate::b
     Ok(Side {
         models,
         files: built.files,
+        review: built
+            .compilation
+            .fleet
+            .as_ref()
+            .and_then(|f| f.review.clone()),
     })
 }
 
@@ -227,7 +242,14 @@ pub fn side_of_out(out: &Path) -> Result<(Side, Vec<Drift>), DiffError> {
             }
         }
     }
-    Ok((Side { models, files }, drift))
+    Ok((
+        Side {
+            models,
+            files,
+            review: None,
+        },
+        drift,
+    ))
 }
 
 fn utf8(v: Option<&Vec<u8>>) -> Option<&str> {
@@ -261,7 +283,8 @@ struct Owner {
     dir: String,
     /// The plant.
     plant: String,
-    /// The cluster the environment has to itself (tenancy `dedicated-cluster` on either side):
+    /// The cluster the environment has to itself (tenancy `dedicated-cluster` or
+    /// `dedicated-environment` on either side):
     /// its `clusters/<cluster>/` files are the environment's too.
     cluster: Option<String>,
 }
@@ -277,9 +300,12 @@ impl Owner {
         Owner {
             dir: dir.to_string(),
             plant: m.plant.clone(),
-            cluster: (value("tenancy") == Some("dedicated-cluster"))
-                .then(|| value("namespace").map(str::to_string))
-                .flatten(),
+            cluster: matches!(
+                value("tenancy"),
+                Some("dedicated-cluster" | "dedicated-environment")
+            )
+            .then(|| value("namespace").map(str::to_string))
+            .flatten(),
         }
     }
 
@@ -338,6 +364,7 @@ pub fn compare(base: String, before: &Side, after: &Side, drift: Vec<Drift>) -> 
                 intent,
                 dir,
                 files: Vec::new(),
+                approvers: Vec::new(),
             },
         );
     }
@@ -417,6 +444,42 @@ pub fn compare(base: String, before: &Side, after: &Side, drift: Vec<Drift>) -> 
         .chain((!drift.is_empty()).then_some(Risk::High))
         .max()
         .unwrap_or(Risk::None);
+    let mut approvers: Vec<String> = Vec::new();
+    // The base's policy and owners when it has them, as a forge reads CODEOWNERS from the base
+    // branch: a change does not choose its own reviewers.
+    if let Some(policy) = before.review.as_ref().or(after.review.as_ref()) {
+        // A shared cluster's platform (`clusters/<cluster>/platform`) has no owner team.
+        let owner_team = |dir: &str| {
+            if !dir.starts_with("plants/") {
+                return None;
+            }
+            before
+                .models
+                .get(dir)
+                .or_else(|| after.models.get(dir))
+                .and_then(|m| m.rows.iter().find(|r| r.field == "owner.team"))
+                .map(|r| r.value.clone())
+        };
+        for e in &mut envs {
+            e.approvers = policy.approvers(e.intent.risk, owner_team(&e.dir).as_deref());
+        }
+        // Files no environment owns and drift have no owner team: the class's other groups.
+        let shared = other_files
+            .iter()
+            .map(|f| f.risk)
+            .chain((!drift.is_empty()).then_some(Risk::High))
+            .max()
+            .unwrap_or(Risk::None);
+        let all = envs
+            .iter()
+            .flat_map(|e| e.approvers.iter().cloned())
+            .chain(policy.approvers(shared, None));
+        for h in all {
+            if !approvers.contains(&h) {
+                approvers.push(h);
+            }
+        }
+    }
     Report {
         version: REPORT_VERSION,
         base,
@@ -424,6 +487,7 @@ pub fn compare(base: String, before: &Side, after: &Side, drift: Vec<Drift>) -> 
         envs,
         other_files,
         drift,
+        approvers,
     }
 }
 

@@ -92,9 +92,21 @@ enum Command {
         #[arg(long, short = 'j')]
         jobs: Option<usize>,
     },
-    /// Show the resolved plant with the origin of every value.
+    /// Write a CODEOWNERS file for the generated tree from fleet.toml's [review] policy: each
+    /// path with the groups that approve a high-risk change of it (docs/review.md).
+    ReviewOwners {
+        /// Plants directory.
+        #[arg(default_value = "plants")]
+        dir: PathBuf,
+        /// Write the file here (e.g. gitops/.github/CODEOWNERS) instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Show the resolved plant with the origin of every value, or where a generated file and
+    /// a field in it come from.
     Explain {
-        /// Plant name.
+        /// Plant name (or PLANT/ENV), or a generated path with an optional `#FIELD`
+        /// (`plants/lyon/prod/pgbackrest/pgbackrest.conf#global.repo1-retention-full`).
         plant: String,
         /// Only this environment.
         #[arg(long)]
@@ -191,6 +203,7 @@ fn main() -> ExitCode {
                 std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
             }),
         }),
+        Command::ReviewOwners { dir, out } => commands::review_owners::run(&dir, out.as_deref()),
         Command::Explain {
             plant,
             env,

@@ -120,6 +120,28 @@ fn the_boards_change_lists_exactly_its_four_plants_with_their_classes() {
     );
     assert_eq!(report["risk"], "high");
     assert!(report["other_files"].as_array().unwrap().is_empty());
+    // Who must approve: the [review] groups of each environment's own class, `owner` being
+    // its plant's team under the fleet's teamPrefix; overall their union, highest first.
+    for e in report["envs"].as_array().unwrap() {
+        let team = format!("@hexacore/hx-erp-{}", e["plant"].as_str().unwrap());
+        let want: Vec<&str> = match e["risk"].as_str().unwrap() {
+            "high" => vec!["@hexacore/architecture-board", &team],
+            "medium" => vec!["@hexacore/erp-platform-team", &team],
+            _ => vec![&team],
+        };
+        assert_eq!(e["approvers"], serde_json::json!(want), "{e}");
+    }
+    assert_eq!(
+        report["approvers"],
+        serde_json::json!([
+            "@hexacore/architecture-board",
+            "@hexacore/hx-erp-bordeaux",
+            "@hexacore/hx-erp-wroclaw",
+            "@hexacore/erp-platform-team",
+            "@hexacore/hx-erp-dresden",
+            "@hexacore/hx-erp-stuttgart",
+        ])
+    );
     for e in report["envs"].as_array().unwrap() {
         let rules: Vec<&str> = e["changes"]
             .as_array()

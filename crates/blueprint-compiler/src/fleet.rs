@@ -2,6 +2,7 @@
 //! overrides applied.
 
 use crate::model::{Origin, Val};
+use crate::review::Risk;
 use crate::units;
 use blueprint_diagnostics::{Diagnostic, FileId, SourceMap, Span, codes};
 use blueprint_syntax::doc::{FleetDoc, Tenancy, Tier, TierProfile};
@@ -142,6 +143,202 @@ pub struct Fleet {
     pub throughput: Throughput,
     /// `defaults` as a node to merge under every plant.
     pub defaults: Option<Node>,
+    /// `[review]`: who approves each risk class; `None` without the table.
+    pub review: Option<ReviewPolicy>,
+}
+
+/// The keyword of `[review]` lists that stands for the plant's `owner.team`.
+pub const OWNER_GROUP: &str = "owner";
+
+/// `[review]`: the groups that approve a change of each risk class, as the fleet writes them,
+/// and the forge prefix of team names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReviewPolicy {
+    /// Prefix that makes a team name a forge handle (`@hexacore/`).
+    pub team_prefix: Option<String>,
+    /// `high`.
+    pub high: Vec<String>,
+    /// `medium`.
+    pub medium: Vec<String>,
+    /// `low`.
+    pub low: Vec<String>,
+}
+
+impl ReviewPolicy {
+    /// The groups of a class as written (`none` has none).
+    #[must_use]
+    pub fn groups(&self, risk: Risk) -> &[String] {
+        match risk {
+            Risk::High => &self.high,
+            Risk::Medium => &self.medium,
+            Risk::Low => &self.low,
+            Risk::None => &[],
+        }
+    }
+
+    /// A group as a forge handle: a handle as written, `owner` as the prefixed owner team,
+    /// another name prefixed. `None` for `owner` when the team is not known.
+    #[must_use]
+    pub fn handle(&self, group: &str, owner_team: Option<&str>) -> Option<String> {
+        if group.starts_with('@') {
+            return Some(group.to_string());
+        }
+        let name = if group == OWNER_GROUP {
+            owner_team?
+        } else {
+            group
+        };
+        Some(format!(
+            "{}{name}",
+            self.team_prefix.as_deref().unwrap_or("@")
+        ))
+    }
+
+    /// The forge handles that must approve a change of class `risk` of a plant whose owner team
+    /// is `owner_team`, in the policy's order, each once.
+    #[must_use]
+    pub fn approvers(&self, risk: Risk, owner_team: Option<&str>) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for g in self.groups(risk) {
+            if let Some(h) = self.handle(g, owner_team)
+                && !out.contains(&h)
+            {
+                out.push(h);
+            }
+        }
+        out
+    }
+}
+
+/// One path segment of a forge handle: a letter or digit, then letters, digits, `.`, `_`, `-`.
+fn handle_segment(s: &str) -> bool {
+    s.len() <= 100
+        && s.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// The default `teamPrefix`: `@<owner>/`, the owner (organisation or group path) of the GitOps
+/// repository, whose teams review it; `None` when the URL has no owner path.
+fn default_team_prefix(gitops_repo: &str) -> Option<String> {
+    let rest = gitops_repo.strip_prefix("https://")?;
+    let segs: Vec<&str> = rest.split('/').skip(1).filter(|s| !s.is_empty()).collect();
+    let owner = segs.get(..segs.len().checked_sub(1)?)?;
+    (!owner.is_empty() && owner.iter().all(|s| handle_segment(s)))
+        .then(|| format!("@{}/", owner.join("/")))
+}
+
+const GROUP_HELP: &str = "write a forge handle (`@org/team`, `@user`), a team name `teamPrefix` makes one of (`architecture-board`), or `owner` for the plant's owner team";
+
+/// Checks `[review]` and returns the policy (BP4014 for each bad group or prefix).
+fn review_policy(doc: &FleetDoc, diags: &mut Vec<Diagnostic>) -> Option<ReviewPolicy> {
+    let review = &doc.review.as_ref()?.value;
+    let mut ok = true;
+    let mut bare: Option<Span> = None;
+    let mut classes: Vec<Vec<String>> = Vec::new();
+    for (class, list) in [
+        ("high", &review.high),
+        ("medium", &review.medium),
+        ("low", &review.low),
+    ] {
+        let Some(list) = list else {
+            classes.push(Vec::new());
+            continue;
+        };
+        if list.value.is_empty() {
+            ok = false;
+            diags.push(
+                Diagnostic::new(
+                    codes::INVALID_REVIEW_GROUP,
+                    format!("review.{class} lists no group"),
+                )
+                .at(list.span, "empty")
+                .help(format!(
+                    "list who approves a {class}-risk change, or leave `{class}` out: then no group is required for it"
+                )),
+            );
+        }
+        let mut seen: Vec<&str> = Vec::new();
+        for g in &list.value {
+            let v = g.value.as_str();
+            let valid = match v.strip_prefix('@') {
+                Some(h) => h.split('/').all(handle_segment),
+                None => handle_segment(v),
+            };
+            if !valid {
+                ok = false;
+                bad(
+                    diags,
+                    codes::INVALID_REVIEW_GROUP,
+                    g.span,
+                    &format!("review.{class} group"),
+                    v,
+                    "not a forge handle, a team name or `owner`",
+                    GROUP_HELP,
+                );
+            } else if seen.contains(&v) {
+                ok = false;
+                diags.push(
+                    Diagnostic::new(
+                        codes::INVALID_REVIEW_GROUP,
+                        format!("group `{v}` is listed twice in review.{class}"),
+                    )
+                    .at(g.span, "listed again")
+                    .help("list each group once"),
+                );
+            } else if !v.starts_with('@') {
+                bare.get_or_insert(g.span);
+            }
+            seen.push(v);
+        }
+        classes.push(list.value.iter().map(|g| g.value.clone()).collect());
+    }
+    let team_prefix = match &review.team_prefix {
+        Some(p) => {
+            let valid = p
+                .value
+                .strip_prefix('@')
+                .and_then(|r| r.strip_suffix('/'))
+                .is_some_and(|r| r.split('/').all(handle_segment));
+            if !valid {
+                ok = false;
+                bad(
+                    diags,
+                    codes::INVALID_REVIEW_GROUP,
+                    p.span,
+                    "review.teamPrefix",
+                    &p.value,
+                    "not `@` and an organisation (or group path) ending in `/`",
+                    "write the forge organisation of the teams, such as `@hexacore/`",
+                );
+            }
+            Some(p.value.clone())
+        }
+        None => default_team_prefix(&doc.organization.value.gitops_repo.value),
+    };
+    if let (Some(span), None) = (bare, &team_prefix) {
+        ok = false;
+        diags.push(
+            Diagnostic::new(
+                codes::INVALID_REVIEW_GROUP,
+                "review lists team names but no forge organisation to write them in",
+            )
+            .at(span, "a team name, not a handle")
+            .also(
+                doc.organization.value.gitops_repo.span,
+                "has no owner path to default teamPrefix from",
+            )
+            .help("set `teamPrefix = \"@<organisation>/\"` in [review], or write every group as a handle `@org/team`"),
+        );
+    }
+    let mut classes = classes.into_iter();
+    let policy = ReviewPolicy {
+        team_prefix,
+        high: classes.next().unwrap_or_default(),
+        medium: classes.next().unwrap_or_default(),
+        low: classes.next().unwrap_or_default(),
+    };
+    ok.then_some(policy)
 }
 
 impl Fleet {
@@ -805,6 +1002,7 @@ pub fn resolve(
     };
 
     let defaults = root.get("defaults").cloned();
+    let review = review_policy(&doc, diags);
     Some(Fleet {
         file,
         embedded,
@@ -814,5 +1012,168 @@ pub fn resolve(
         tiers,
         throughput,
         defaults,
+        review,
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::expect_used, clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::{Input, compile};
+
+    const REVIEW: &str = "[review]\nhigh = [\"platform-architects\", \"owner\"]\nmedium = [\"platform-operators\", \"owner\"]\nlow = [\"owner\"]\n";
+
+    /// The default fleet with its `[review]` table replaced by `review`.
+    fn fleet(review: &str) -> crate::Compilation {
+        assert!(DEFAULT_FLEET.contains(REVIEW));
+        let text = DEFAULT_FLEET.replace(REVIEW, review);
+        compile(&[Input {
+            path: "plants/fleet.toml".into(),
+            bytes: text.into_bytes(),
+            is_fleet: true,
+        }])
+    }
+
+    /// `CODE line:col` of every finding.
+    fn findings(c: &crate::Compilation) -> Vec<String> {
+        c.diagnostics
+            .iter()
+            .map(|d| {
+                let at = d.primary.as_ref().map_or(String::new(), |l| {
+                    let lc = c.map.line_col(l.span);
+                    format!(" {}:{}", lc.line, lc.column)
+                });
+                format!("{}{at}", d.code)
+            })
+            .collect()
+    }
+
+    fn line_of(review: &str, needle: &str) -> usize {
+        let base = DEFAULT_FLEET[..DEFAULT_FLEET.find(REVIEW).unwrap()]
+            .lines()
+            .count();
+        base + review.lines().position(|l| l.contains(needle)).unwrap() + 1
+    }
+
+    #[test]
+    fn a_valid_policy_renders_handles_with_the_prefix() {
+        let review = "[review]\nteamPrefix = \"@hexacore/\"\nhigh = [\"@hexacore/architecture-board\", \"owner\"]\nmedium = [\"platform\"]\n";
+        let c = fleet(review);
+        assert_eq!(findings(&c), Vec::<String>::new());
+        let p = c.fleet.unwrap().review.unwrap();
+        assert_eq!(p.team_prefix.as_deref(), Some("@hexacore/"));
+        assert_eq!(
+            p.approvers(Risk::High, Some("hx-erp-lyon")),
+            ["@hexacore/architecture-board", "@hexacore/hx-erp-lyon"]
+        );
+        assert_eq!(p.approvers(Risk::Medium, Some("x")), ["@hexacore/platform"]);
+        // A class left out requires nobody; `none` never does.
+        assert!(p.approvers(Risk::Low, Some("x")).is_empty());
+        assert!(p.approvers(Risk::None, Some("x")).is_empty());
+        // `owner` of an unknown team is left out, not guessed.
+        assert_eq!(
+            p.approvers(Risk::High, None),
+            ["@hexacore/architecture-board"]
+        );
+    }
+
+    #[test]
+    fn the_prefix_defaults_to_the_owner_of_the_gitops_repository() {
+        let c = fleet(REVIEW);
+        let p = c.fleet.unwrap().review.unwrap();
+        assert_eq!(p.team_prefix.as_deref(), Some("@platform/"));
+        assert_eq!(
+            default_team_prefix("https://gitlab.example.com/a/b/gitops.git").as_deref(),
+            Some("@a/b/")
+        );
+        assert_eq!(
+            default_team_prefix("https://git.example.com/gitops.git"),
+            None
+        );
+    }
+
+    #[test]
+    fn no_table_no_policy() {
+        let c = fleet("");
+        assert_eq!(findings(&c), Vec::<String>::new());
+        assert!(c.fleet.unwrap().review.is_none());
+    }
+
+    #[test]
+    fn an_unknown_key_or_class_is_refused_where_it_is_written() {
+        for (review, key) in [
+            (
+                "[review]\nhigh = [\"owner\"]\ncritical = [\"owner\"]\n",
+                "critical",
+            ),
+            ("[review]\nhihg = [\"owner\"]\n", "hihg"),
+            ("[review]\nteam_prefix = \"@x/\"\n", "team_prefix"),
+        ] {
+            let c = fleet(review);
+            let line = line_of(review, key);
+            assert_eq!(findings(&c), [format!("BP0009 {line}:1")], "{review}");
+            assert!(c.diagnostics[0].help.is_some(), "{review}");
+        }
+        let c = fleet("[review]\nhihg = [\"owner\"]\n");
+        assert!(
+            c.diagnostics[0].help.as_deref().unwrap().contains("high"),
+            "{:?}",
+            c.diagnostics[0]
+        );
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_is_refused() {
+        let review = "[review]\nhigh = \"owner\"\nlow = [1]\n";
+        let c = fleet(review);
+        let (h, l) = (line_of(review, "high"), line_of(review, "low"));
+        assert_eq!(
+            findings(&c),
+            [format!("BP0011 {h}:8"), format!("BP0011 {l}:8")]
+        );
+    }
+
+    #[test]
+    fn bad_groups_and_prefixes_are_bp4014() {
+        let review = "[review]\nteamPrefix = \"hexacore\"\nhigh = [\"team lead\", \"@ok/team\", \"@ok/team\"]\nmedium = []\nlow = [\"@/x\"]\n";
+        let c = fleet(review);
+        let at = |needle: &str, col: usize| format!("BP4014 {}:{col}", line_of(review, needle));
+        let mut got = findings(&c);
+        got.sort();
+        let mut want = vec![
+            at("teamPrefix", 14),
+            at("high", 9),
+            at("high", 34),
+            at("medium", 10),
+            at("low", 8),
+        ];
+        want.sort();
+        assert_eq!(got, want);
+        assert!(c.fleet.unwrap().review.is_none());
+    }
+
+    #[test]
+    fn team_names_need_a_prefix_when_the_repository_has_no_owner() {
+        let text = DEFAULT_FLEET.replace(
+            "https://git.example.com/platform/gitops.git",
+            "https://git.example.com/gitops.git",
+        );
+        let c = compile(&[Input {
+            path: "plants/fleet.toml".into(),
+            bytes: text.clone().into_bytes(),
+            is_fleet: true,
+        }]);
+        assert_eq!(
+            c.diagnostics.iter().map(|d| d.code).collect::<Vec<_>>(),
+            [codes::INVALID_REVIEW_GROUP]
+        );
+        let fixed = text.replace("[review]\n", "[review]\nteamPrefix = \"@example/\"\n");
+        let c = compile(&[Input {
+            path: "plants/fleet.toml".into(),
+            bytes: fixed.into_bytes(),
+            is_fleet: true,
+        }]);
+        assert!(c.diagnostics.is_empty(), "{:?}", c.diagnostics);
+    }
 }

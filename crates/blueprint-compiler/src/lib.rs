@@ -18,6 +18,7 @@ pub mod explain;
 pub mod fleet;
 pub mod lower;
 pub mod model;
+pub mod provenance;
 mod resolve;
 pub mod review;
 mod rules;

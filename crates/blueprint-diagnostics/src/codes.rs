@@ -168,6 +168,8 @@ codes! {
     INVALID_RATE = "BP4012", Error, "invalid rate limit";
     /// Not a URL or image reference.
     INVALID_REFERENCE = "BP4013", Error, "invalid URL or image reference";
+    /// A `[review]` group that is not a forge handle, a team name or `owner`.
+    INVALID_REVIEW_GROUP = "BP4014", Error, "invalid review group";
 
     /// A bug in blueprint.
     INTERNAL = "BP9001", Error, "internal error";

@@ -19,6 +19,7 @@ const PER_SECOND: &str = "^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|k|K|M|G|T)?/s$";
 const RATE: &str = "^[0-9]+/(s|m|h)$";
 const WINDOW: &str = "^(Mon|Tue|Wed|Thu|Fri|Sat|Sun) [0-9]{2}:[0-9]{2}-((Mon|Tue|Wed|Thu|Fri|Sat|Sun) )?[0-9]{2}:[0-9]{2}$";
 const DNS_LABEL: &str = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
+const TEAM_PREFIX: &str = "^@([A-Za-z0-9][A-Za-z0-9._-]*/)+$";
 
 choice! {
     /// `apiVersion` of plant and fleet files.
@@ -476,12 +477,23 @@ record! {
 record! {
     /// `[review]`: who approves each risk class.
     pub struct Review ("review") {
-        /// High-risk changes.
+        /// Groups that approve a high-risk change: forge handles (`@org/team`), team names
+        /// (written with `teamPrefix`) or `owner`, the plant's `owner.team`.
+        #[schemars(length(min = 1))]
+
         pub high: Option<Spanned<Vec<Text>>> => "high",
-        /// Medium-risk changes.
+        /// Groups that approve a medium-risk change.
+        #[schemars(length(min = 1))]
+
         pub medium: Option<Spanned<Vec<Text>>> => "medium",
-        /// Low-risk changes.
+        /// Groups that approve a low-risk change.
+        #[schemars(length(min = 1))]
+
         pub low: Option<Spanned<Vec<Text>>> => "low",
+        /// Forge prefix of team names (`@hexacore/`); default `@<owner of gitopsRepo>/`.
+        #[schemars(pattern(TEAM_PREFIX))]
+
+        pub team_prefix: Option<Text> => "teamPrefix",
     }
 }
 

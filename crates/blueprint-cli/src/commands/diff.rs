@@ -164,6 +164,9 @@ fn text(r: &Report, color: bool) -> String {
         let _ = writeln!(s, "no change: the output is byte-identical");
         return s;
     }
+    if !r.approvers.is_empty() {
+        let _ = writeln!(s, "approvers: {}", r.approvers.join(", "));
+    }
     let _ = writeln!(s);
     for e in &r.envs {
         let _ = writeln!(
@@ -185,6 +188,9 @@ fn text(r: &Report, color: bool) -> String {
             e.intent.risk.as_str(),
             e.intent.file
         );
+        if !e.approvers.is_empty() {
+            let _ = writeln!(s, "  approvers: {}", e.approvers.join(", "));
+        }
         for c in &e.intent.changes {
             let before = c.before.as_deref().unwrap_or("(none)");
             let after = c.after.as_deref().unwrap_or("(none)");
@@ -244,6 +250,17 @@ fn file_line(s: &mut String, f: &FileDiff, color: bool) {
 
 fn md_cell(v: &str) -> String {
     v.replace('|', "\\|").replace('\n', " ")
+}
+
+/// Forge handles as code, so a pasted comment does not notify (ping) every team it names.
+fn md_handles(h: &[String]) -> String {
+    if h.is_empty() {
+        return "—".to_string();
+    }
+    h.iter()
+        .map(|x| format!("`{}`", md_cell(x)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// One environment's collapsible section: fields, then (unless `with_files` is off) files.
@@ -322,18 +339,25 @@ fn markdown(r: &Report) -> String {
         head.push_str("No change: the output is byte-identical.\n");
         return head;
     }
-    let _ = writeln!(head, "| plant | env | risk | what changed | files |");
-    let _ = writeln!(head, "|---|---|---|---|---|");
+    if !r.approvers.is_empty() {
+        let _ = writeln!(head, "Approvers: {}\n", md_handles(&r.approvers));
+    }
+    let _ = writeln!(
+        head,
+        "| plant | env | risk | what changed | files | approvers |"
+    );
+    let _ = writeln!(head, "|---|---|---|---|---|---|");
     for e in &r.envs {
         let _ = writeln!(
             head,
-            "| {} | {} | {} | {} ({}) | {} |",
+            "| {} | {} | {} | {} ({}) | {} | {} |",
             md_cell(&e.intent.plant),
             md_cell(&e.intent.env),
             e.intent.risk.as_str(),
             md_cell(&e.intent.reason),
             status(e),
-            e.files.len()
+            e.files.len(),
+            md_handles(&e.approvers)
         );
     }
     head.push('\n');

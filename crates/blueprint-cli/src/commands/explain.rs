@@ -1,4 +1,5 @@
-//! `blueprint explain PLANT[/ENV] [--env ENV]`.
+//! `blueprint explain PLANT[/ENV] [--env ENV]`, and `blueprint explain PATH[#FIELD]` for a
+//! generated file ([`path`]).
 //!
 //! Prints every resolved environment asked for. A plant or environment no plant file names is
 //! a usage error (exit 2); an environment that is named but did not resolve is reported with
@@ -10,12 +11,17 @@ use blueprint_compiler::explain;
 use std::collections::BTreeSet;
 use std::path::Path;
 
+mod path;
+
 /// Prod first, then the other environments by name.
 fn env_order(env: &str) -> (bool, String) {
     (env != "prod", env.to_string())
 }
 
 pub(crate) fn run(dir: &Path, plant: &str, env: Option<&str>, format: OutputFormat) -> u8 {
+    if path::is_path(plant) {
+        return path::run(dir, plant, env, format);
+    }
     // `lyon/prod` is accepted as well as `lyon --env prod`.
     let (plant, env) = match (plant.split_once('/'), env) {
         (Some((p, e)), None) => (p, Some(e)),
