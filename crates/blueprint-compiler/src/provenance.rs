@@ -9,7 +9,7 @@
 //! reported as a mismatch, never claimed. `crates/blueprint-cli/tests/provenance.rs` checks
 //! every entry against every example's generated tree.
 
-use crate::explain::{Location, Row};
+use crate::explain::Row;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -459,23 +459,12 @@ pub fn check(
     }
 }
 
-/// One link of a provenance chain: a row and the rows its rule read.
+/// One link of a provenance chain: a row of `explain` and the rows its rule read.
 #[derive(Debug, Clone, Serialize)]
 pub struct Link {
-    /// Dotted field.
-    pub field: String,
-    /// Value as `explain` shows it.
-    pub value: String,
-    /// Origin kind (`plant`, `overlay`, `tier`, `derived`…).
-    pub origin: &'static str,
-    /// The origin as text.
-    pub from: String,
-    /// Where it was written, when it was.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub location: Option<Location>,
-    /// The rule that derived it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rule: Option<&'static str>,
+    /// The row (field, value, origin, where it was written, the rule that derived it).
+    #[serde(flatten)]
+    pub row: Row,
     /// The rows the rule read (empty for written and default values, and for a rule whose
     /// inputs are only tier or fleet parameters named in `from`).
     pub inputs: Vec<Link>,
@@ -500,12 +489,7 @@ fn link(rows: &[Row], row: &Row, seen: &mut Vec<String>) -> Link {
     let inputs = next.into_iter().map(|r| link(rows, r, seen)).collect();
     seen.pop();
     Link {
-        field: row.field.clone(),
-        value: row.value.clone(),
-        origin: row.origin,
-        from: row.from.clone(),
-        location: row.location.clone(),
-        rule: row.rule,
+        row: row.clone(),
         inputs,
     }
 }

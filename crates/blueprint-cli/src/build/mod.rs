@@ -174,25 +174,17 @@ fn intent_models(
         else {
             continue;
         };
-        let rows: Vec<serde_json::Value> = blueprint_compiler::explain::rows(&compilation.map, p)
-            .into_iter()
-            .map(|mut row| {
-                if let Some(loc) = &mut row.location {
-                    let shown = options.source_path(&loc.file);
-                    row.from = row.from.replace(loc.file.as_str(), &shown);
-                    loc.file = shown;
-                }
-                serde_json::to_value(row).unwrap_or_default()
-            })
-            .collect();
+        let mut model = blueprint_compiler::review::EnvModel::of(&compilation.map, p);
+        for row in &mut model.rows {
+            if let Some(loc) = &mut row.location {
+                let shown = options.source_path(&loc.file);
+                row.from = row.from.replace(loc.file.as_str(), &shown);
+                loc.file = shown;
+            }
+        }
         models.insert(
             ctx.dir.clone(),
-            serde_json::json!({
-                "plant": p.name.value,
-                "env": p.env,
-                "file": p.file,
-                "rows": rows,
-            }),
+            serde_json::to_value(&model).unwrap_or_default(),
         );
     }
     models

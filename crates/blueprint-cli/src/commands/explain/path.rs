@@ -273,15 +273,15 @@ fn text(r: &Report) -> String {
 }
 
 fn link(s: &mut String, l: &Link, depth: usize) {
-    let how = match l.origin {
-        "plant" | "overlay" => format!("written at {}", l.from),
-        _ => l.from.clone(),
+    let how = match l.row.origin {
+        "plant" | "overlay" => format!("written at {}", l.row.from),
+        _ => l.row.from.clone(),
     };
     s.push_str(&format!(
         "{}← {} {}, {how}\n",
         "  ".repeat(depth),
-        l.field,
-        l.value
+        l.row.field,
+        l.row.value
     ));
     for i in &l.inputs {
         link(s, i, depth + 1);
