@@ -11,11 +11,11 @@ use crate::build::{Options, build};
 use blueprint_compiler::Input;
 use blueprint_compiler::fleet::ReviewPolicy;
 use blueprint_compiler::review::{
-    self, EnvDiff, EnvModel, EnvStatus, FileChange, OutputRisk, Risk,
+    self, EnvDiff, EnvModel, EnvStatus, FileChange, IntentChange, OutputRisk, Risk,
 };
 use blueprint_emit::{LOCK_FILE, LOCK_VERSION, Lock, sha256_hex};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// The version of the JSON shape of [`Report`] (docs/review.md).
@@ -78,6 +78,9 @@ pub struct EnvReport {
     /// Who must approve it: the forge handles `[review]` maps its class to, `owner` being
     /// the plant's owner team (empty without a policy).
     pub approvers: Vec<String>,
+    /// What caused which of its files: each edit (or written value) with the fields it
+    /// changed and the files it changed (see [`attribute`]).
+    pub causes: Vec<Cause>,
 }
 
 /// The whole comparison.
@@ -365,12 +368,12 @@ pub fn compare(base: String, before: &Side, after: &Side, drift: Vec<Drift>) -> 
                 dir,
                 files: Vec::new(),
                 approvers: Vec::new(),
+                causes: Vec::new(),
             },
         );
     }
     let mut other_files = Vec::new();
-    let paths: std::collections::BTreeSet<&String> =
-        before.files.keys().chain(after.files.keys()).collect();
+    let paths: BTreeSet<&String> = before.files.keys().chain(after.files.keys()).collect();
     for path in paths {
         let (b, a) = (before.files.get(path), after.files.get(path));
         let change = match (b, a) {
@@ -422,6 +425,8 @@ pub fn compare(base: String, before: &Side, after: &Side, drift: Vec<Drift>) -> 
     }
     let mut envs: Vec<EnvReport> = envs.into_values().collect();
     for e in &mut envs {
+        e.causes = causes_by_location(e);
+        class_by_cause(e);
         // An output rule can raise the environment's class (a deleted volume, a middleware).
         if let Some(top) = e.files.iter().max_by_key(|f| f.risk)
             && top.risk > e.intent.risk
@@ -495,4 +500,335 @@ pub fn compare(base: String, before: &Side, after: &Side, drift: Vec<Drift>) -> 
 #[must_use]
 pub fn removed(e: &EnvReport) -> bool {
     e.intent.status == EnvStatus::Removed
+}
+
+/// An edit of an input file: one run of changed lines (a hunk without context).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Edit {
+    /// The input file, as findings name it.
+    pub file: String,
+    /// Its first line after the change, from 1 (for lines only removed, the line that now
+    /// stands where they were).
+    pub line: usize,
+    /// Lines only after.
+    pub added_lines: usize,
+    /// Lines only before.
+    pub removed_lines: usize,
+}
+
+/// How a [`Cause`]'s files were found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Attribution {
+    /// The environment's changes have one cause (one edit, or one written value, or the
+    /// environment added or removed): every file of the environment is its.
+    Sole,
+    /// The edit was applied alone to the base revision and compiled: these are the fields and
+    /// files it changes by itself.
+    Replayed,
+    /// Not split: edits that compile only together (a tenancy and the network it needs), or
+    /// files only the edits together change, or, without a git base, an environment whose
+    /// changes were written in several places (the lock holds no plant file to replay).
+    Combined,
+}
+
+/// One cause of an environment's changes: the edit(s), the changed fields they made and the
+/// generated files they changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Cause {
+    /// How its files were found.
+    pub attribution: Attribution,
+    /// The input edits (only with a git base).
+    pub edits: Vec<Edit>,
+    /// The environment's changed fields it made, in the order of the environment's changes.
+    pub fields: Vec<String>,
+    /// The environment's changed files it changed (paths, as in the environment's `files`).
+    pub files: Vec<String>,
+}
+
+/// The causes of an environment's changes without the input files: one [`Attribution::Sole`]
+/// cause when the environment was added or removed or its changes trace to at most one
+/// written place (a line of a plant or fleet file; values derived from it and tier defaults
+/// it selects follow it), else one [`Attribution::Combined`] cause.
+fn causes_by_location(e: &EnvReport) -> Vec<Cause> {
+    let written: BTreeSet<(&str, u32)> = e
+        .intent
+        .changes
+        .iter()
+        .filter_map(|c| c.location.as_ref())
+        .filter(|l| !l.file.starts_with("<embedded>"))
+        .map(|l| (l.file.as_str(), l.line))
+        .collect();
+    let attribution = if e.intent.status != EnvStatus::Changed || written.len() <= 1 {
+        Attribution::Sole
+    } else {
+        Attribution::Combined
+    };
+    vec![Cause {
+        attribution,
+        edits: Vec::new(),
+        fields: e.intent.changes.iter().map(|c| c.field.clone()).collect(),
+        files: e.files.iter().map(|f| f.path.clone()).collect(),
+    }]
+}
+
+/// A hunk of an input file and the text of the file with only that hunk applied.
+struct Hunk {
+    edit: Edit,
+    /// The base's text with this hunk alone applied.
+    alone: Vec<u8>,
+}
+
+/// The hunks (runs of changed lines) from `before` to `after`; `None` when either is not
+/// UTF-8.
+fn hunks(file: &str, before: &[u8], after: &[u8]) -> Option<Vec<Hunk>> {
+    let (b, a) = (
+        std::str::from_utf8(before).ok()?,
+        std::str::from_utf8(after).ok()?,
+    );
+    let old: Vec<&str> = b.split_inclusive('\n').collect();
+    let new: Vec<&str> = a.split_inclusive('\n').collect();
+    let diff = similar::TextDiff::from_slices(&old, &new);
+    let mut out = Vec::new();
+    for group in diff.grouped_ops(0) {
+        let (Some(first), Some(last)) = (group.first(), group.last()) else {
+            continue;
+        };
+        let o = first.old_range().start..last.old_range().end;
+        let n = first.new_range().start..last.new_range().end;
+        let mut alone = String::with_capacity(b.len() + a.len() / 8);
+        for l in old[..o.start]
+            .iter()
+            .chain(&new[n.clone()])
+            .chain(&old[o.end..])
+        {
+            alone.push_str(l);
+        }
+        out.push(Hunk {
+            edit: Edit {
+                file: file.to_string(),
+                line: n.start + 1,
+                added_lines: n.len(),
+                removed_lines: o.len(),
+            },
+            alone: alone.into_bytes(),
+        });
+    }
+    Some(out)
+}
+
+/// At most this many edits are replayed for one plant; beyond, its environments' files are
+/// not split ([`Attribution::Combined`]).
+const MAX_REPLAYS: usize = 24;
+
+/// Links each changed environment's files to the edits that caused them, when the plant files
+/// of both sides are at hand (a git base). An environment whose plant and fleet files differ
+/// by one edit gets that edit as its sole cause. With several, each edit is replayed: applied
+/// alone to the base's fleet and plant file, compiled and rendered (the other plants left out:
+/// a plant's own files do not depend on them, and both renderings being of the same inputs
+/// but one edit keeps the comparison exact). The fields and files an edit changes by itself are
+/// its; what only the edits together change, and edits that do not compile alone, form one
+/// combined cause.
+pub fn attribute(report: &mut Report, before: &[Input], after: &[Input], options: &Options) {
+    let text_of = |inputs: &[Input], path: &str| {
+        inputs
+            .iter()
+            .find(|i| i.path == path)
+            .map(|i| i.bytes.clone())
+    };
+    let fleets: BTreeSet<&str> = before
+        .iter()
+        .chain(after)
+        .filter(|i| i.is_fleet)
+        .map(|i| i.path.as_str())
+        .collect();
+    // Hunks by input file: `None` when it is on one side only or not UTF-8.
+    let mut by_file: BTreeMap<String, Option<Vec<Hunk>>> = BTreeMap::new();
+    // Per plant file: its changed environments and the inputs that can cause their changes.
+    let mut plants: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, e) in report.envs.iter().enumerate() {
+        if e.intent.status == EnvStatus::Changed {
+            plants.entry(e.intent.file.clone()).or_default().push(i);
+        }
+    }
+    for (plant_file, envs) in plants {
+        let sources: Vec<String> = fleets
+            .iter()
+            .map(|s| (*s).to_string())
+            .chain(std::iter::once(plant_file.clone()))
+            .collect();
+        for s in &sources {
+            by_file.entry(s.clone()).or_insert_with(|| {
+                match (text_of(before, s), text_of(after, s)) {
+                    (Some(b), Some(a)) => hunks(s, &b, &a),
+                    (None, None) => Some(Vec::new()),
+                    _ => None,
+                }
+            });
+        }
+        let edits: Option<Vec<&Hunk>> = sources
+            .iter()
+            .map(|s| by_file.get(s).and_then(Option::as_ref))
+            .try_fold(Vec::new(), |mut all, h| {
+                all.extend(h?);
+                Some(all)
+            });
+        let Some(edits) = edits else {
+            continue; // a file on one side only (moved or renamed): not split
+        };
+        let total = edits.len();
+        if total == 1 {
+            for &i in &envs {
+                let e = &mut report.envs[i];
+                e.causes = vec![Cause {
+                    attribution: Attribution::Sole,
+                    edits: vec![edits[0].edit.clone()],
+                    fields: e.intent.changes.iter().map(|c| c.field.clone()).collect(),
+                    files: e.files.iter().map(|f| f.path.clone()).collect(),
+                }];
+            }
+            continue;
+        }
+        if total == 0 || total > MAX_REPLAYS {
+            continue;
+        }
+        let base: Vec<Input> = before
+            .iter()
+            .filter(|i| sources.contains(&i.path))
+            .cloned()
+            .collect();
+        let Ok(base_side) = side_of(&base, options) else {
+            continue;
+        };
+        let replays: Vec<(&Hunk, Option<Side>)> = edits
+            .iter()
+            .map(|h| {
+                let inputs: Vec<Input> = base
+                    .iter()
+                    .map(|i| {
+                        if i.path == h.edit.file {
+                            Input {
+                                bytes: h.alone.clone(),
+                                ..i.clone()
+                            }
+                        } else {
+                            i.clone()
+                        }
+                    })
+                    .collect();
+                (*h, side_of(&inputs, options).ok())
+            })
+            .collect();
+        for &i in &envs {
+            let e = &mut report.envs[i];
+            e.causes = split(e, &base_side, &replays);
+            class_by_cause(e);
+        }
+    }
+}
+
+/// A file the environment's intent classifies (rule `intent`) takes the class of the causes
+/// that change it: the highest change among their fields, instead of the environment's.
+fn class_by_cause(e: &mut EnvReport) {
+    for f in &mut e.files {
+        if f.rule != "intent" {
+            continue;
+        }
+        let top = e
+            .causes
+            .iter()
+            .filter(|c| c.files.contains(&f.path))
+            .flat_map(|c| &c.fields)
+            .filter_map(|field| e.intent.changes.iter().find(|c| &c.field == field))
+            .fold(None, |best: Option<&IntentChange>, c| match best {
+                Some(b) if b.risk >= c.risk => Some(b),
+                _ => Some(c),
+            });
+        if let Some(top) = top {
+            f.risk = top.risk;
+            f.reason.clone_from(&top.reason);
+        }
+    }
+}
+
+/// The causes of one environment from the replays of its edits.
+fn split(e: &EnvReport, base: &Side, replays: &[(&Hunk, Option<Side>)]) -> Vec<Cause> {
+    let model = |side: &Side| {
+        side.models
+            .values()
+            .find(|m| m.plant == e.intent.plant && m.env == e.intent.env)
+            .cloned()
+    };
+    let base_model: Vec<EnvModel> = model(base).into_iter().collect();
+    let mut causes = Vec::new();
+    let mut failed = Vec::new();
+    for (hunk, side) in replays {
+        let Some(side) = side else {
+            failed.push(hunk.edit.clone());
+            continue;
+        };
+        let changed: BTreeSet<String> =
+            review::diff_intent(&base_model, &model(side).into_iter().collect::<Vec<_>>())
+                .into_iter()
+                .flat_map(|d| d.changes.into_iter().map(|c| c.field))
+                .collect();
+        let fields: Vec<String> = e
+            .intent
+            .changes
+            .iter()
+            .filter(|c| changed.contains(&c.field))
+            .map(|c| c.field.clone())
+            .collect();
+        let files: Vec<String> = e
+            .files
+            .iter()
+            .filter(|f| base.files.get(&f.path) != side.files.get(&f.path))
+            .map(|f| f.path.clone())
+            .collect();
+        if fields.is_empty() {
+            // The edit changes nothing of this environment: it is another environment's (its
+            // changes to a file they share, the plant's runbook, are listed there), or only a
+            // comment.
+            continue;
+        }
+        causes.push(Cause {
+            attribution: Attribution::Replayed,
+            edits: vec![hunk.edit.clone()],
+            fields,
+            files,
+        });
+    }
+    let covered = |pick: fn(&Cause) -> &Vec<String>, x: &String| {
+        causes.iter().any(|c: &Cause| pick(c).contains(x))
+    };
+    let fields: Vec<String> = e
+        .intent
+        .changes
+        .iter()
+        .map(|c| c.field.clone())
+        .filter(|f| !covered(|c| &c.fields, f))
+        .collect();
+    let files: Vec<String> = e
+        .files
+        .iter()
+        .map(|f| f.path.clone())
+        .filter(|p| !covered(|c| &c.files, p))
+        .collect();
+    if !fields.is_empty() || !files.is_empty() {
+        // The edits that bear on this environment: those that change something of it alone,
+        // and those that do not compile alone.
+        let mut edits: Vec<Edit> = causes.iter().flat_map(|c| c.edits.clone()).collect();
+        edits.extend(failed);
+        if edits.is_empty() {
+            edits = replays.iter().map(|(h, _)| h.edit.clone()).collect();
+        }
+        edits.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+        causes.push(Cause {
+            attribution: Attribution::Combined,
+            edits,
+            fields,
+            files,
+        });
+    }
+    causes
 }

@@ -157,8 +157,79 @@ fn the_boards_change_lists_exactly_its_four_plants_with_their_classes() {
             _ => "image-bump",
         };
         assert!(rules.contains(&want), "{e}");
-        // Each intent change is linked to the files it caused.
         assert!(!files.is_empty(), "{e}");
+        // Each intent change is linked to the files it caused: every changed field and every
+        // changed file is in a cause, and the cause of the field the rule matched names the
+        // edit of the plant file that made it.
+        let causes = e["causes"].as_array().unwrap();
+        for c in e["changes"].as_array().unwrap() {
+            assert!(
+                causes
+                    .iter()
+                    .any(|k| k["fields"].as_array().unwrap().contains(&c["field"])),
+                "{c} has no cause: {e}"
+            );
+        }
+        for f in files {
+            assert!(
+                causes
+                    .iter()
+                    .any(|k| k["files"].as_array().unwrap().contains(&f["path"])),
+                "{f} has no cause: {e}"
+            );
+        }
+        let edit_line = |file: &str, text: &str| {
+            let text_now = std::fs::read_to_string(dir.join(file)).unwrap();
+            1 + text_now.lines().position(|l| l.contains(text)).unwrap()
+        };
+        let (attribution, edits) = match e["plant"].as_str().unwrap() {
+            "dresden" => (
+                "sole",
+                serde_json::json!([{"file": "plants/germany/dresden.toml",
+                    "line": edit_line("plants/germany/dresden.toml", "rpo = \"2m\""),
+                    "added_lines": 1, "removed_lines": 1}]),
+            ),
+            "stuttgart" => (
+                "sole",
+                serde_json::json!([{"file": "plants/germany/stuttgart.yaml",
+                    "line": edit_line("plants/germany/stuttgart.yaml", "18.0-hx3"),
+                    "added_lines": 1, "removed_lines": 1}]),
+            ),
+            "wroclaw" => ("sole", serde_json::json!([])),
+            _ => ("combined", serde_json::Value::Null),
+        };
+        let main = causes
+            .iter()
+            .find(|k| k["attribution"] == attribution)
+            .unwrap_or_else(|| panic!("no {attribution} cause: {e}"));
+        if !edits.is_null() {
+            assert_eq!(causes.len(), 1, "{e}");
+            assert_eq!(main["edits"], edits, "{e}");
+            assert_eq!(main["files"].as_array().unwrap().len(), files.len());
+        } else {
+            // bordeaux: the tenancy edit does not compile without the network it needs, so
+            // they cause its files together; the network edit alone changes no file (the
+            // namespace tenancy has no network of its own).
+            assert!(
+                main["fields"]
+                    .as_array()
+                    .unwrap()
+                    .contains(&"tenancy".into())
+            );
+            assert_eq!(main["files"].as_array().unwrap().len(), files.len());
+            let tenancy_line = edit_line("plants/france/bordeaux.toml", "dedicated-cluster");
+            assert!(
+                main["edits"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|d| d["line"] == tenancy_line),
+                "{main}"
+            );
+            assert!(causes.iter().any(|k| k["attribution"] == "replayed"
+                && k["fields"] == serde_json::json!(["network.cidr"])
+                && k["files"] == serde_json::json!([])));
+        }
         if e["plant"] == "wroclaw" {
             assert!(files.iter().all(|f| f["change"] == "deleted"));
             assert!(
@@ -174,11 +245,34 @@ fn the_boards_change_lists_exactly_its_four_plants_with_their_classes() {
             assert!(files.iter().all(|f| f["change"] == "changed"));
         }
     }
-    // The same change against the lock gives the same intent and files.
+    // The same change against the lock gives the same intent and files. Without the plant
+    // files of the base, an environment whose changes were written in one place has that
+    // change as sole cause (no edit to name), and one written in several is not split.
     let (code, from_lock, err) = run(&["diff", "plants", "--format", "json"], dir);
     assert_eq!(code, 0, "{err}");
-    let from_lock: serde_json::Value = serde_json::from_str(&from_lock).unwrap();
-    assert_eq!(from_lock["envs"], report["envs"]);
+    let mut from_lock: serde_json::Value = serde_json::from_str(&from_lock).unwrap();
+    let mut envs = report["envs"].clone();
+    for (l, g) in from_lock["envs"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .zip(envs.as_array_mut().unwrap())
+    {
+        let causes = l["causes"].take();
+        let want = if l["plant"] == "bordeaux" {
+            "combined"
+        } else {
+            "sole"
+        };
+        assert_eq!(causes[0]["attribution"], want, "{l}");
+        assert_eq!(causes[0]["edits"], serde_json::json!([]), "{l}");
+        assert_eq!(
+            causes[0]["files"].as_array().unwrap().len(),
+            l["files"].as_array().unwrap().len()
+        );
+        g["causes"].take();
+    }
+    assert_eq!(from_lock["envs"], envs);
     assert_eq!(from_lock["base"], "gitops/blueprint.lock");
 
     for (format, name) in [("text", "diff_text"), ("markdown", "diff_markdown")] {
@@ -187,14 +281,9 @@ fn the_boards_change_lists_exactly_its_four_plants_with_their_classes() {
             dir,
         );
         assert_eq!(code, 0, "{err}");
+        assert!(out.len() < 65_536);
         insta::assert_snapshot!(name, out);
     }
-    let markdown = run(
-        &["diff", "plants", "--base", "main", "--format", "markdown"],
-        dir,
-    )
-    .1;
-    assert!(markdown.len() < 65_536);
     insta::assert_snapshot!("diff_json", json);
 }
 
@@ -231,4 +320,103 @@ fn drift_and_exit_code() {
     let (code, _, err) = run(&["diff", "plants", "--base", "no-such-branch"], dir);
     assert_eq!(code, 2);
     assert!(err.contains("no-such-branch"), "{err}");
+}
+
+/// Two edits of one plant file, and a comment: each edit is replayed alone on the base and
+/// gets the fields and files it changes by itself; the comment causes nothing.
+#[test]
+fn edits_of_one_plant_are_linked_to_their_own_files() {
+    let s = Scratch::new("diff-split");
+    let dir = s.path();
+    copy_dir(
+        &root().join("examples/manufacturing-group/plants"),
+        &dir.join("plants"),
+    );
+    git(dir, &["init", "-q", "-b", "main"]);
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", "fleet"]);
+    let stuttgart = dir.join("plants/germany/stuttgart.yaml");
+    edit(
+        &stuttgart,
+        "# PostgreSQL (Terraform)",
+        "# PostgreSQL (Terraform modules)",
+    );
+    edit(&stuttgart, "pitrWindow: 30d", "pitrWindow: 21d");
+    edit(&stuttgart, "users: 140", "users: 180");
+    let (code, json, err) = run(
+        &["diff", "plants", "--base", "main", "--format", "json"],
+        dir,
+    );
+    assert_eq!(code, 0, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let envs = report["envs"].as_array().unwrap();
+    assert_eq!(envs.len(), 2, "{report}");
+    for e in envs {
+        assert_eq!(e["plant"], "stuttgart");
+        let causes = e["causes"].as_array().unwrap();
+        let line_of = |k: &serde_json::Value| k["edits"][0]["line"].as_u64().unwrap();
+        let lines: Vec<u64> = causes.iter().map(line_of).collect();
+        // One cause per edit, none for the comment; staging writes its own users, so the
+        // users edit is prod's only.
+        let want: &[u64] = if e["env"] == "prod" { &[23, 29] } else { &[23] };
+        assert_eq!(lines, want, "{e}");
+        for k in causes {
+            assert_eq!(k["attribution"], "replayed", "{k}");
+            assert_eq!(k["edits"].as_array().unwrap().len(), 1, "{k}");
+            assert!(!k["files"].as_array().unwrap().is_empty(), "{k}");
+        }
+        let fields = |k: &serde_json::Value| -> Vec<String> {
+            k["fields"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f.as_str().unwrap().to_string())
+                .collect()
+        };
+        let pitr = fields(&causes[0]);
+        assert!(
+            pitr.contains(&"recovery.pitrWindow".to_string()),
+            "{pitr:?}"
+        );
+        if e["env"] == "staging" {
+            continue;
+        }
+        let users = fields(&causes[1]);
+        assert!(users.contains(&"odoo.users".to_string()), "{users:?}");
+        assert!(
+            !pitr.iter().any(|f| users.contains(f)),
+            "{pitr:?} {users:?}"
+        );
+        // The users edit sizes Odoo: the autoscaler is its file, not the window's, and the
+        // file's class is that of its own cause (capacity, medium), not the environment's.
+        let has = |k: &serde_json::Value, p: &str| {
+            k["files"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f.as_str().unwrap().ends_with(p))
+        };
+        let hpa = "horizontalpodautoscaler-odoo-web.yaml";
+        assert!(has(&causes[1], hpa), "{e}");
+        assert!(!has(&causes[0], hpa), "{e}");
+        let hpa = e["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"].as_str().unwrap().ends_with(hpa))
+            .unwrap();
+        assert_eq!(
+            (&hpa["risk"], &hpa["rule"]),
+            (&"medium".into(), &"intent".into())
+        );
+        assert!(hpa["reason"].as_str().unwrap().contains("users"), "{hpa}");
+        assert_eq!(e["risk"], "high");
+        // Every changed file has a cause.
+        for f in e["files"].as_array().unwrap() {
+            assert!(
+                causes.iter().any(|k| has(k, f["path"].as_str().unwrap())),
+                "{f}"
+            );
+        }
+    }
 }

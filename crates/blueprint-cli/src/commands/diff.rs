@@ -5,7 +5,7 @@
 
 use crate::out::{errln, out};
 use blueprint_cli::build::Options;
-use blueprint_cli::diff::{self, DiffError, EnvReport, FileDiff, Report};
+use blueprint_cli::diff::{self, Attribution, Cause, DiffError, EnvReport, FileDiff, Report};
 use blueprint_compiler::review::{EnvStatus, FileChange, Risk};
 use std::fmt::Write as _;
 use std::io::IsTerminal;
@@ -57,7 +57,7 @@ pub(crate) fn run(a: &Args<'_>) -> u8 {
             return 1;
         }
     };
-    let (base, before, drift) = match a.base {
+    let (base, before, drift, before_inputs) = match a.base {
         Some(rev) => {
             let commit = match blueprint_cli::gitbase::resolve(a.dir, rev) {
                 Ok(c) => c,
@@ -69,7 +69,7 @@ pub(crate) fn run(a: &Args<'_>) -> u8 {
             };
             let short: String = commit.chars().take(12).collect();
             match diff::side_of(&inputs, &options) {
-                Ok(s) => (format!("git {rev} ({short})"), s, Vec::new()),
+                Ok(s) => (format!("git {rev} ({short})"), s, Vec::new(), Some(inputs)),
                 Err(built) => {
                     return super::fail(DiffError::BaseFails {
                         base: format!("{rev} ({short})"),
@@ -79,11 +79,19 @@ pub(crate) fn run(a: &Args<'_>) -> u8 {
             }
         }
         None => match diff::side_of_out(a.out) {
-            Ok((s, drift)) => (format!("{}/blueprint.lock", a.out.display()), s, drift),
+            Ok((s, drift)) => (
+                format!("{}/blueprint.lock", a.out.display()),
+                s,
+                drift,
+                None,
+            ),
             Err(e) => return super::fail(e),
         },
     };
-    let report = diff::compare(base, &before, &after, drift);
+    let mut report = diff::compare(base, &before, &after, drift);
+    if let Some(before_inputs) = &before_inputs {
+        diff::attribute(&mut report, before_inputs, &inputs, &options);
+    }
     match a.format {
         DiffFormat::Json => out!(
             "{}\n",
@@ -134,6 +142,57 @@ fn files_summary(files: &[FileDiff]) -> String {
         count(FileChange::Changed),
         count(FileChange::Deleted)
     )
+}
+
+/// What a cause is, in one line: its edits (or, from the lock, what kind of change it is) and
+/// the fields it changed.
+fn cause_label(e: &EnvReport, c: &Cause) -> String {
+    // `file:13 (+1 −2), :42 (+3)`: the file is named once for its run of edits.
+    let edits: Vec<String> = c
+        .edits
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let lines = match (d.added_lines, d.removed_lines) {
+                (a, 0) => format!("+{a}"),
+                (0, r) => format!("−{r}"),
+                (a, r) => format!("+{a} −{r}"),
+            };
+            let same_file = i > 0 && c.edits[i - 1].file == d.file;
+            let file = if same_file { "" } else { d.file.as_str() };
+            format!("{file}:{} ({lines})", d.line)
+        })
+        .collect();
+    let what = match (c.attribution, edits.is_empty()) {
+        (_, true) if e.intent.status != EnvStatus::Changed => format!("environment {}", status(e)),
+        (Attribution::Combined, true) => {
+            "values written in several places (not split without --base)".to_string()
+        }
+        (_, true) => "one written value".to_string(),
+        (Attribution::Replayed, false) => format!("{} alone", edits.join(", ")),
+        (Attribution::Combined, false) if edits.len() > 1 => {
+            format!("{} together", edits.join(", "))
+        }
+        (_, false) => edits.join(", "),
+    };
+    if e.intent.status != EnvStatus::Changed {
+        return what;
+    }
+    format!("{what} → {}", c.fields.join(", "))
+}
+
+/// Whether the environment's files are split among causes (its total is then worth a line).
+fn several_causes(e: &EnvReport) -> bool {
+    e.causes.iter().filter(|c| !c.files.is_empty()).count() > 1
+        || (e.causes.is_empty() && !e.files.is_empty())
+}
+
+/// A cause's files, as the environment lists them.
+fn cause_files<'a>(e: &'a EnvReport, c: &Cause) -> Vec<&'a FileDiff> {
+    e.files
+        .iter()
+        .filter(|f| c.files.contains(&f.path))
+        .collect()
 }
 
 fn painted(risk: Risk, color: bool) -> String {
@@ -206,9 +265,18 @@ fn text(r: &Report, color: bool) -> String {
                 let _ = writeln!(s, "         from {from}");
             }
         }
-        if !e.files.is_empty() {
+        if several_causes(e) {
             let _ = writeln!(s, "  {}", files_summary(&e.files));
-            for f in &e.files {
+        }
+        for c in &e.causes {
+            let files = cause_files(e, c);
+            if files.is_empty() {
+                let _ = writeln!(s, "  ← {}: no file by itself", cause_label(e, c));
+                continue;
+            }
+            let files: Vec<FileDiff> = files.into_iter().cloned().collect();
+            let _ = writeln!(s, "  ← {}: {}", cause_label(e, c), files_summary(&files));
+            for f in &files {
                 file_line(&mut s, f, color);
             }
         }
@@ -296,10 +364,19 @@ fn md_env(e: &EnvReport, with_fields: bool, with_files: bool) -> String {
         }
         s.push('\n');
     }
-    if !e.files.is_empty() {
+    if several_causes(e) {
         let _ = writeln!(s, "{}\n", files_summary(&e.files));
-        if with_files {
-            for f in &e.files {
+    }
+    for c in &e.causes {
+        let files: Vec<FileDiff> = cause_files(e, c).into_iter().cloned().collect();
+        let summary = if files.is_empty() {
+            "no file by itself".to_string()
+        } else {
+            files_summary(&files)
+        };
+        let _ = writeln!(s, "← {}: {summary}\n", md_cell(&cause_label(e, c)));
+        if with_files && !files.is_empty() {
+            for f in &files {
                 let _ = write!(
                     s,
                     "- `{}` `{}` ({})",
