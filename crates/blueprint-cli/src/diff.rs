@@ -31,6 +31,9 @@ pub struct Side {
     /// The fleet's `[review]` policy (a compiled side whose fleet has the table; the lock
     /// does not record it).
     pub review: Option<ReviewPolicy>,
+    /// What generated it (`blueprint <version>`): this binary for a compiled side, the lock's
+    /// generator for OUT.
+    pub generator: String,
 }
 
 /// A generated file whose bytes on disk are not those the lock recorded.
@@ -169,7 +172,10 @@ pub enum DiffError {
 /// the build, with its findings, when they do not compile, render or verify.
 pub fn side_of(inputs: &[Input], options: &Options) -> Result<Side, Box<crate::build::Built>> {
     if inputs.iter().all(|i| i.is_fleet) {
-        return Ok(Side::default());
+        return Ok(Side {
+            generator: crate::build::generator(),
+            ..Side::default()
+        });
     }
     let built = build(inputs, options);
     if built.failed() {
@@ -184,6 +190,7 @@ pub fn side_of(inputs: &[Input], options: &Options) -> Result<Side, Box<crate::b
             .fleet
             .as_ref()
             .and_then(|f| f.review.clone()),
+        generator: crate::build::generator(),
     })
 }
 
@@ -216,6 +223,32 @@ pub fn side_of_out(out: &Path) -> Result<(Side, Vec<Drift>), DiffError> {
         });
     }
     let models = read_models(&lock, &shown)?;
+    let (files, drift) = read_locked_files(out, &lock)?;
+    Ok((
+        Side {
+            models,
+            files,
+            review: None,
+            generator: lock.generator.clone(),
+        },
+        drift,
+    ))
+}
+
+/// The hand edits in OUT: files whose bytes are not those its lock (of any version) records.
+/// None when OUT has no lock.
+pub fn drift_of(out: &Path) -> Result<Vec<Drift>, DiffError> {
+    match Lock::read(&out.join(LOCK_FILE))? {
+        Some(lock) => Ok(read_locked_files(out, &lock)?.1),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Generated files by path relative to OUT.
+type Files = BTreeMap<String, Vec<u8>>;
+
+/// The files a lock lists as they are on disk, and those that differ from it.
+fn read_locked_files(out: &Path, lock: &Lock) -> Result<(Files, Vec<Drift>), DiffError> {
     let mut files = BTreeMap::new();
     let mut drift = Vec::new();
     for (path, locked) in &lock.files {
@@ -245,14 +278,7 @@ pub fn side_of_out(out: &Path) -> Result<(Side, Vec<Drift>), DiffError> {
             }
         }
     }
-    Ok((
-        Side {
-            models,
-            files,
-            review: None,
-        },
-        drift,
-    ))
+    Ok((files, drift))
 }
 
 fn utf8(v: Option<&Vec<u8>>) -> Option<&str> {
@@ -409,7 +435,11 @@ pub fn compare(base: String, before: &Side, after: &Side, drift: Vec<Drift>) -> 
                 file(e.risk, "intent".into(), e.reason.clone())
             }
             (None, None) => {
-                let u = review::unexplained_output(path, change);
+                let u = if before.generator == after.generator {
+                    review::unexplained_output(path, change)
+                } else {
+                    review::template_output(path, &before.generator, &after.generator)
+                };
                 file(u.risk, u.rule.into(), u.reason)
             }
         };
@@ -425,6 +455,7 @@ pub fn compare(base: String, before: &Side, after: &Side, drift: Vec<Drift>) -> 
     }
     let mut envs: Vec<EnvReport> = envs.into_values().collect();
     for e in &mut envs {
+        platform_wording(e);
         e.causes = causes_by_location(e);
         class_by_cause(e);
         // An output rule can raise the environment's class (a deleted volume, a middleware).
@@ -494,6 +525,39 @@ pub fn compare(base: String, before: &Side, after: &Side, drift: Vec<Drift>) -> 
         drift,
         approvers,
     }
+}
+
+/// A shared cluster's platform (`clusters/<cluster>/platform`) is compiled as a plant named
+/// after the cluster; added or removed, it is said to be the platform, not a plant.
+fn platform_wording(e: &mut EnvReport) {
+    let Some(cluster) = e
+        .dir
+        .strip_prefix("clusters/")
+        .and_then(|d| d.strip_suffix("/platform"))
+    else {
+        return;
+    };
+    let reason = match e.intent.status {
+        EnvStatus::Added => format!("new shared platform of cluster {cluster}"),
+        EnvStatus::Removed => format!("shared platform of cluster {cluster} removed"),
+        EnvStatus::Changed => return,
+    };
+    if let Some(first) = e
+        .intent
+        .changes
+        .iter_mut()
+        .find(|c| c.field == "environment")
+    {
+        first.reason.clone_from(&reason);
+    }
+    e.intent.reason = match e.intent.changes.len() {
+        0 | 1 => reason,
+        n => format!(
+            "{reason}; {} more change{}",
+            n - 1,
+            if n == 2 { "" } else { "s" }
+        ),
+    };
 }
 
 /// Whether an environment was removed (its files are what removal deletes).

@@ -71,6 +71,31 @@ fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, GitError> {
     Ok(out.stdout)
 }
 
+/// The default base of `diff` (DESIGN §2): the merge base of HEAD and the default branch —
+/// origin's HEAD, else the first of `origin/main`, `origin/master`, `main`, `master` that
+/// exists — as (branch, commit). `None` outside a git work tree, or when it has no such branch
+/// or no commit in common with it.
+#[must_use]
+pub fn default_base(dir: &Path) -> Option<(String, String)> {
+    let text = |v: Vec<u8>| String::from_utf8_lossy(&v).trim().to_string();
+    git(dir, &["rev-parse", "--is-inside-work-tree"]).ok()?;
+    let origin_head = git(
+        dir,
+        &["symbolic-ref", "-q", "--short", "refs/remotes/origin/HEAD"],
+    )
+    .ok()
+    .map(text)
+    .filter(|b| !b.is_empty());
+    let branch = origin_head
+        .into_iter()
+        .chain(["origin/main", "origin/master", "main", "master"].map(String::from))
+        .find(|b| resolve(dir, b).is_ok())?;
+    let commit = git(dir, &["merge-base", "--end-of-options", &branch, "HEAD"])
+        .ok()
+        .map(text)?;
+    Some((branch, commit))
+}
+
 /// The commit `rev` names, in the repository that holds `dir`.
 pub fn resolve(dir: &Path, rev: &str) -> Result<String, GitError> {
     let spec = format!("{rev}^{{commit}}");

@@ -57,9 +57,13 @@ enum Command {
         /// Overwrite generated files that were edited by hand.
         #[arg(long)]
         force: bool,
-        /// Allow deleting stateful objects (namespaces, volumes, databases, buckets).
+        /// Allow deleting stateful objects (namespaces, volumes, databases, buckets) and more
+        /// files than --max-deletions.
         #[arg(long)]
         allow_destroy: bool,
+        /// Refuse (without --allow-destroy) a build that deletes more generated files than this.
+        #[arg(long, value_name = "N", default_value_t = 50)]
+        max_deletions: usize,
         /// Use this template set instead of the embedded blueprints.
         #[arg(long, value_name = "DIR")]
         blueprints: Option<PathBuf>,
@@ -76,12 +80,17 @@ enum Command {
         /// Plants directory.
         #[arg(default_value = "plants")]
         dir: PathBuf,
-        /// The GitOps tree whose blueprint.lock is the "before" side (without --base).
+        /// The GitOps tree: its blueprint.lock is the "before" side with --lock (and outside
+        /// git); its files are checked for hand edits whenever it has a lock.
         #[arg(long, default_value = "gitops")]
         out: PathBuf,
-        /// Compare with the plants at this git revision instead (e.g. origin/main).
-        #[arg(long, value_name = "REF")]
+        /// Compare with the plants at this git revision (default: the merge base of HEAD and
+        /// the default branch, origin's HEAD or main/master).
+        #[arg(long, value_name = "REF", conflicts_with = "lock")]
         base: Option<String>,
+        /// Compare with the models recorded in OUT's blueprint.lock instead of git.
+        #[arg(long)]
+        lock: bool,
         /// Output format.
         #[arg(long, value_enum, default_value_t = commands::diff::DiffFormat::Text)]
         format: commands::diff::DiffFormat,
@@ -98,9 +107,13 @@ enum Command {
         /// Plants directory.
         #[arg(default_value = "plants")]
         dir: PathBuf,
-        /// Write the file here (e.g. gitops/.github/CODEOWNERS) instead of stdout.
+        /// Write the file here (e.g. .github/CODEOWNERS) instead of stdout.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// The generated tree's directory in the repository (e.g. gitops): paths are written
+        /// from the repository's root, where forges read them.
+        #[arg(long, value_name = "PATH")]
+        prefix: Option<String>,
     },
     /// Show the resolved plant with the origin of every value, or where a generated file and
     /// a field in it come from.
@@ -171,6 +184,7 @@ fn main() -> ExitCode {
             check,
             force,
             allow_destroy,
+            max_deletions,
             blueprints,
             jobs,
             format,
@@ -180,6 +194,7 @@ fn main() -> ExitCode {
             check,
             force,
             allow_destroy,
+            max_deletions,
             blueprints: blueprints.as_deref(),
             jobs: jobs.unwrap_or_else(|| {
                 std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
@@ -190,6 +205,7 @@ fn main() -> ExitCode {
             dir,
             out,
             base,
+            lock,
             format,
             exit_code,
             jobs,
@@ -197,13 +213,16 @@ fn main() -> ExitCode {
             dir: &dir,
             out: &out,
             base: base.as_deref(),
+            lock,
             format,
             exit_code,
             jobs: jobs.unwrap_or_else(|| {
                 std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
             }),
         }),
-        Command::ReviewOwners { dir, out } => commands::review_owners::run(&dir, out.as_deref()),
+        Command::ReviewOwners { dir, out, prefix } => {
+            commands::review_owners::run(&dir, out.as_deref(), prefix.as_deref())
+        }
         Command::Explain {
             plant,
             env,

@@ -393,6 +393,50 @@ pub fn stateful_deletions(plan: &blueprint_emit::Plan) -> Vec<&str> {
         .collect()
 }
 
+/// Files under OUT's generated top-level directories (those holding a generated file:
+/// `argocd/`, `clusters/`, `plants/`, `runbooks/`, `terraform/`) that this build does not
+/// generate, hidden entries aside: Argo CD and Terraform would apply them as if they were the
+/// plants' (`build --check` fails on them, `build` leaves them and warns). Files at OUT's top
+/// level (a README) and hidden entries are the repository's.
+pub fn strays(
+    out: &std::path::Path,
+    generated: &BTreeMap<String, Entry>,
+) -> Result<Vec<String>, blueprint_emit::EmitError> {
+    let tops: std::collections::BTreeSet<&str> = generated
+        .keys()
+        .filter_map(|p| p.split_once('/').map(|(top, _)| top))
+        .collect();
+    let mut strays = Vec::new();
+    let mut dirs: Vec<String> = tops.iter().map(|t| (*t).to_string()).collect();
+    while let Some(dir) = dirs.pop() {
+        let entries = match std::fs::read_dir(out.join(&dir)) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                return Err(blueprint_emit::EmitError::Io {
+                    action: "cannot read",
+                    path: out.join(&dir),
+                    source: e,
+                });
+            }
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                continue;
+            }
+            let path = format!("{dir}/{name}");
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => dirs.push(path),
+                Ok(_) if !generated.contains_key(&path) => strays.push(path),
+                _ => {}
+            }
+        }
+    }
+    strays.sort();
+    Ok(strays)
+}
+
 /// Problems every output format shares: LF endings, one final newline, no NUL, no trailing
 /// whitespace (the HCL check reports these itself, at their line).
 fn layout(text: &str) -> Vec<String> {

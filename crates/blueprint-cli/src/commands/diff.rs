@@ -1,4 +1,5 @@
-//! `blueprint diff [DIR] [--out OUT] [--base REF] [--format text|markdown|json] [--exit-code]`.
+//! `blueprint diff [DIR] [--out OUT] [--base REF | --lock] [--format text|markdown|json]
+//! [--exit-code]`.
 //!
 //! Exit 0 (or, with `--exit-code`, 1 when anything differs), 1 when the current plants have
 //! findings, 2 for usage and I/O failures or a base that does not compile.
@@ -27,6 +28,7 @@ pub(crate) struct Args<'a> {
     pub(crate) dir: &'a Path,
     pub(crate) out: &'a Path,
     pub(crate) base: Option<&'a str>,
+    pub(crate) lock: bool,
     pub(crate) format: DiffFormat,
     pub(crate) exit_code: bool,
     pub(crate) jobs: usize,
@@ -57,19 +59,31 @@ pub(crate) fn run(a: &Args<'_>) -> u8 {
             return 1;
         }
     };
-    let (base, before, drift, before_inputs) = match a.base {
-        Some(rev) => {
-            let commit = match blueprint_cli::gitbase::resolve(a.dir, rev) {
-                Ok(c) => c,
-                Err(e) => return super::fail(e),
-            };
+    // The base: a revision given, or (unless --lock) the merge base with the default branch;
+    // OUT's lock outside git.
+    let revision = match (a.base, a.lock) {
+        (Some(rev), _) => match blueprint_cli::gitbase::resolve(a.dir, rev) {
+            Ok(c) => Some((rev.to_string(), c)),
+            Err(e) => return super::fail(e),
+        },
+        (None, false) => blueprint_cli::gitbase::default_base(a.dir)
+            .map(|(branch, c)| (format!("merge-base of {branch} and HEAD"), c)),
+        (None, true) => None,
+    };
+    let (base, before, drift, before_inputs) = match revision {
+        Some((rev, commit)) => {
             let inputs = match blueprint_cli::gitbase::read_inputs_at(a.dir, &commit) {
                 Ok(i) => i,
                 Err(e) => return super::fail(e),
             };
             let short: String = commit.chars().take(12).collect();
+            // Hand edits in OUT are reported against any base, when OUT has a lock.
+            let drift = match diff::drift_of(a.out) {
+                Ok(d) => d,
+                Err(e) => return super::fail(e),
+            };
             match diff::side_of(&inputs, &options) {
-                Ok(s) => (format!("git {rev} ({short})"), s, Vec::new(), Some(inputs)),
+                Ok(s) => (format!("git {rev} ({short})"), s, drift, Some(inputs)),
                 Err(built) => {
                     return super::fail(DiffError::BaseFails {
                         base: format!("{rev} ({short})"),
@@ -490,7 +504,9 @@ fn markdown(r: &Report) -> String {
         }
         body
     };
-    let note_room = 200;
+    // Room for the note below and for what a bot puts around the comment (a marker to find
+    // it again, a header): 1 KiB.
+    let note_room = 1024;
     let mut body = render(&level);
     let mut left_out = 0;
     'shrink: for target in [1u8, 0] {

@@ -1,5 +1,7 @@
-//! `blueprint review-owners [DIR] [--out FILE]`: a CODEOWNERS file for the generated tree from
-//! the fleet's `[review]` policy (docs/review.md, "Review policy").
+//! `blueprint review-owners [DIR] [--out FILE] [--prefix PATH]`: a CODEOWNERS file for the
+//! generated tree from the fleet's `[review]` policy (docs/review.md, "Review policy"). Paths
+//! are from the tree's root, or from the repository's with `--prefix` (the tree's directory in
+//! the repository, e.g. `gitops`): forges read CODEOWNERS paths from the repository's root.
 //!
 //! A forge cannot know the class of a future change, so every path gets the groups of the
 //! strictest class, `high`: a plant environment's directories the high groups with `owner` as
@@ -49,7 +51,7 @@ pub(crate) enum OwnersError {
     },
 }
 
-pub(crate) fn run(dir: &Path, out_file: Option<&Path>) -> u8 {
+pub(crate) fn run(dir: &Path, out_file: Option<&Path>, prefix: Option<&str>) -> u8 {
     let c = match super::compile_dir(dir) {
         Ok(c) => c,
         Err(code) => return code,
@@ -75,7 +77,11 @@ pub(crate) fn run(dir: &Path, out_file: Option<&Path>) -> u8 {
     if policy.high.is_empty() {
         return super::fail(OwnersError::NoHigh(fleet_path));
     }
-    let text = codeowners(&c, policy, &fleet_path);
+    let prefix = prefix
+        .map(|p| p.trim_matches('/'))
+        .filter(|p| !p.is_empty())
+        .map_or_else(String::new, |p| format!("/{p}"));
+    let text = codeowners(&c, policy, &fleet_path, &prefix);
     match out_file {
         None => {
             out!("{text}");
@@ -95,8 +101,14 @@ pub(crate) fn run(dir: &Path, out_file: Option<&Path>) -> u8 {
 }
 
 /// The CODEOWNERS text: a header, the shared paths, then each plant's paths.
-fn codeowners(c: &Compilation, policy: &ReviewPolicy, fleet_path: &str) -> String {
+/// `prefix` (`/gitops`, or empty) goes before every path but `*`, the whole repository.
+fn codeowners(c: &Compilation, policy: &ReviewPolicy, fleet_path: &str, prefix: &str) -> String {
     let line = |s: &mut String, pattern: &str, owners: &[String]| {
+        let pattern = if pattern == "*" {
+            pattern.to_string()
+        } else {
+            format!("{prefix}{pattern}")
+        };
         let _ = writeln!(
             s,
             "{}",
