@@ -20,8 +20,8 @@ use std::time::Instant;
 /// plan, apply.
 fn one_build(inputs: &[blueprint_compiler::Input], out: &Path, threads: usize) -> (f64, String) {
     let start = Instant::now();
+    let stager = blueprint_emit::Stager::new(out).unwrap();
     blueprint_emit::recover(out).unwrap();
-    let stager = blueprint_emit::Stager::new(out);
     let built = build_into(
         inputs,
         &Options {

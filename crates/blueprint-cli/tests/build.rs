@@ -211,28 +211,61 @@ fn delays(n: usize, max: Duration) -> Vec<Duration> {
         .collect()
 }
 
+/// How many builds the kill test kills: 200, or `BLUEPRINT_KILLS`.
+fn kills() -> usize {
+    std::env::var("BLUEPRINT_KILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200)
+}
+
+/// DESIGN §6, atomic output: a build killed with SIGKILL at a random instant leaves, once
+/// recovered, exactly the old tree or the new one, with no staging left; the next build
+/// finishes the job. Plant states alternate, so every build really rewrites files.
 #[test]
-fn a_build_killed_at_any_instant_is_finished_by_the_next_one() {
-    let (s, plants, out) = setup("kill", "manufacturing-group");
-    // Two plant states, so that every build really rewrites files.
-    let plant = Path::new(&plants).join("france/lyon.yaml");
+fn a_build_killed_at_any_instant_leaves_the_old_tree_or_the_new_one() {
+    let (s, plants, out) = setup("kill", "quickstart");
+    let plant = Path::new(&plants).join("lyon.yaml");
     let a = std::fs::read_to_string(&plant).unwrap();
-    let b = a.replacen("users: 150", "users: 160", 1);
+    let b = a.replacen("users: 60", "users: 61", 1);
     assert_ne!(a, b);
     let reference = |text: &str, name: &str| {
-        let (r, rp, ro) = setup(name, "manufacturing-group");
-        std::fs::write(Path::new(&rp).join("france/lyon.yaml"), text).unwrap();
+        let (r, rp, ro) = setup(name, "quickstart");
+        std::fs::write(Path::new(&rp).join("lyon.yaml"), text).unwrap();
         assert_eq!(build(&[&rp, "--out", &ro], &r).0, 0);
         (r, tree(Path::new(&ro)))
     };
     let (_ra, tree_a) = reference(&a, "kill-ref-a");
     let (_rb, tree_b) = reference(&b, "kill-ref-b");
-    // How long one build takes, to spread the kills over it.
-    let start = Instant::now();
+    assert_ne!(tree_a, tree_b);
     assert_eq!(build(&[&plants, "--out", &out], &s).0, 0);
-    let took = start.elapsed();
-    for (i, delay) in delays(24, took.mul_f64(1.2)).into_iter().enumerate() {
-        let text = if i % 2 == 0 { &b } else { &a };
+    // How long a rebuild takes now (the machine may be busy), to spread the kills over it;
+    // the window widens while no kill has yet landed after the commit.
+    let mut window = Duration::ZERO;
+    for text in [&b, &a] {
+        std::fs::write(&plant, text).unwrap();
+        let start = Instant::now();
+        assert_eq!(build(&[&plants, "--out", &out], &s).0, 0);
+        window = window.max(start.elapsed().mul_f64(1.2));
+    }
+    let (mut old, mut new) = (0, 0);
+    for (i, fraction) in delays(kills(), Duration::from_secs(1))
+        .into_iter()
+        .enumerate()
+    {
+        if i > 0 && i % 20 == 0 && new == 0 {
+            window = window.mul_f64(1.5);
+        }
+        let delay = window.mul_f64(fraction.as_secs_f64());
+        let (text, before, after) = if i % 2 == 0 {
+            (&b, &tree_a, &tree_b)
+        } else {
+            (&a, &tree_b, &tree_a)
+        };
+        // OUT holds the tree of the other state: a kill before the commit leaves it.
+        if tree(Path::new(&out)) != *before {
+            assert_eq!(build(&[&plants, "--out", &out], &s).0, 0);
+        }
         std::fs::write(&plant, text).unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_blueprint"))
             .args(["build", &plants, "--out", &out])
@@ -243,21 +276,109 @@ fn a_build_killed_at_any_instant_is_finished_by_the_next_one() {
         std::thread::sleep(delay);
         let _ = child.kill(); // SIGKILL
         let _ = child.wait();
-        let (code, _, err) = build(&[&plants, "--out", &out], &s);
-        assert_eq!(code, 0, "after a kill at {delay:?}: {err}");
+        blueprint_emit::recover(Path::new(&out)).unwrap();
         let got = tree(Path::new(&out));
-        let want = if i % 2 == 0 { &tree_b } else { &tree_a };
-        let differing: Vec<&String> = got
-            .keys()
-            .chain(want.keys())
-            .filter(|p| got.get(*p) != want.get(*p))
-            .collect();
-        assert!(
-            differing.is_empty(),
-            "after a kill at {delay:?} and a rebuild the tree differs from a clean build's: {differing:?}"
-        );
+        if got == *before {
+            old += 1;
+        } else if got == *after {
+            new += 1;
+        } else {
+            let differing: Vec<&String> = got
+                .keys()
+                .chain(after.keys())
+                .filter(|p| got.get(*p) != after.get(*p) && got.get(*p) != before.get(*p))
+                .collect();
+            panic!("kill {i} at {delay:?}: OUT is neither the old tree nor the new: {differing:?}");
+        }
         assert!(!Path::new(&out).join(".blueprint-txn").exists());
+        // Put it back where this round's alternation expects it.
+        let _ = (text, before);
     }
+    // The next build finishes the job: the tree of the plants as they are, nothing left over.
+    let (code, _, err) = build(&[&plants, "--out", &out], &s);
+    assert_eq!(code, 0, "{err}");
+    let want = if std::fs::read_to_string(&plant).unwrap() == b {
+        &tree_b
+    } else {
+        &tree_a
+    };
+    assert_eq!(tree(Path::new(&out)), *want);
+    assert!(
+        old > 0 && new > 0,
+        "kills landed before and after the commit: {old} old, {new} new"
+    );
+}
+
+/// Two builds racing on one OUT never interleave: the one that holds OUT writes, the other is
+/// refused with exit 2 and a clear message, and OUT is a clean tree of one of them.
+#[test]
+fn two_builds_racing_on_one_out_never_interleave() {
+    let (s, plants_a, out) = setup("race", "manufacturing-group");
+    let (_sb, plants_b, _) = setup("race-b", "manufacturing-group");
+    let lyon = Path::new(&plants_b).join("france/lyon.yaml");
+    let text = std::fs::read_to_string(&lyon).unwrap();
+    std::fs::write(&lyon, text.replacen("users: 150", "users: 160", 1)).unwrap();
+    let reference = |plants: &str, name: &str| {
+        let r = Scratch::new(name);
+        let ro = r.path().join("out").to_string_lossy().into_owned();
+        assert_eq!(build(&[plants, "--out", &ro], &r).0, 0);
+        (r, tree(Path::new(&ro)))
+    };
+    let (_ra, tree_a) = reference(&plants_a, "race-ref-a");
+    let (_rb, tree_b) = reference(&plants_b, "race-ref-b");
+    let mut refused = 0;
+    for round in 0..6 {
+        let spawn = |plants: &str| {
+            Command::new(env!("CARGO_BIN_EXE_blueprint"))
+                .args(["build", plants, "--out", &out])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let (first, second) = if round % 2 == 0 {
+            (spawn(&plants_a), spawn(&plants_b))
+        } else {
+            (spawn(&plants_b), spawn(&plants_a))
+        };
+        for child in [first, second] {
+            let out = child.wait_with_output().unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            match out.status.code() {
+                Some(0) => {}
+                Some(2) => {
+                    // miette wraps lines and draws a margin: compare the words.
+                    let words = err
+                        .replace('|', " ")
+                        .split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    assert!(
+                        words.contains(
+                            "is being written by another blueprint build; nothing was written"
+                        ),
+                        "{err}"
+                    );
+                    assert!(
+                        words.contains("wait for the other build to finish"),
+                        "{err}"
+                    );
+                    refused += 1;
+                }
+                other => panic!("round {round}: exit {other:?}: {err}"),
+            }
+        }
+        let got = tree(Path::new(&out));
+        assert!(
+            got == tree_a || got == tree_b,
+            "round {round}: OUT is neither build's tree"
+        );
+    }
+    assert!(
+        refused > 0,
+        "the builds never overlapped: the race was not run"
+    );
+    let _ = s;
 }
 
 /// A copy of the embedded template set with `kubernetes/namespace.yaml.j2` edited by `edit`.

@@ -56,6 +56,9 @@ pub enum EmitError {
     /// A rendered path that cannot be written safely (a bug in the templates).
     #[error("refusing to write outside the output tree: `{0}`")]
     BadPath(String),
+    /// Another build holds OUT (it is writing it): this one writes nothing.
+    #[error("{} is being written by another blueprint build; nothing was written", .0.display())]
+    Busy(PathBuf),
     /// Generated files were edited by hand, or rendered paths would overwrite files
     /// blueprint does not own; nothing was written.
     #[error("{}", refusal_text(.hand_edited, .unowned))]
@@ -263,26 +266,48 @@ pub fn plan_entries(
 /// Stages files in `OUT/.blueprint-txn/stage/` while a build renders them, so that a build
 /// never holds the whole tree in memory. Until [`apply`] commits, OUT is the old tree: a
 /// failed build calls [`Stager::discard`], a killed one is rolled back by [`recover`].
+///
+/// A stager holds OUT for its build: an exclusive `flock` on the OUT directory, taken when it
+/// is made and released when it is dropped (or the process dies, `kill -9` included), so two
+/// builds never write one OUT at once: the second gets [`EmitError::Busy`]. Make it before
+/// [`recover`]: a running build's staging is not an interrupted one's.
 #[derive(Debug)]
 pub struct Stager {
     out: PathBuf,
-    /// The outermost of OUT and its ancestors that did not exist yet: staging creates it.
+    /// The outermost of OUT and its ancestors that did not exist yet: the stager created them
+    /// and [`Stager::discard`] removes them when nothing else was put in them.
     created: Option<PathBuf>,
+    /// The open OUT directory, locked.
+    _held: std::fs::File,
 }
 
 impl Stager {
-    /// A stager for OUT. Call [`recover`] first: an unfinished build's staging is in the way.
-    #[must_use]
-    pub fn new(out: &Path) -> Self {
+    /// Creates OUT if needed and locks it for this build; [`EmitError::Busy`] when another
+    /// build holds it.
+    pub fn new(out: &Path) -> Result<Self, EmitError> {
         let created = out
             .ancestors()
             .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
             .last()
             .map(Path::to_path_buf);
-        Self {
+        std::fs::create_dir_all(out).map_err(io("cannot create", out))?;
+        let held = std::fs::File::open(out).map_err(io("cannot open", out))?;
+        match rustix::fs::flock(&held, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => {}
+            Err(rustix::io::Errno::WOULDBLOCK) => return Err(EmitError::Busy(out.to_path_buf())),
+            Err(e) => {
+                return Err(EmitError::Io {
+                    action: "cannot lock",
+                    path: out.to_path_buf(),
+                    source: e.into(),
+                });
+            }
+        }
+        Ok(Self {
             out: out.to_path_buf(),
             created,
-        }
+            _held: held,
+        })
     }
 
     /// Stages `bytes` under `name` (unique within the build).
@@ -325,8 +350,11 @@ pub fn apply(out: &Path, plan: Plan, force: bool) -> Result<Summary, EmitError> 
         deleted: plan.delete.len(),
     };
     if plan.write.is_empty() && plan.delete.is_empty() && !plan.lock_changes {
-        // Nothing to write; what a stager may have staged (files equal to OUT's) goes.
-        Stager::new(out).discard()?;
+        // Nothing to write; what the stager may have staged (files equal to OUT's) goes.
+        let txn = out.join(TXN_DIR);
+        if txn.exists() {
+            std::fs::remove_dir_all(&txn).map_err(io("cannot remove", &txn))?;
+        }
         return Ok(summary);
     }
     let mut write = Vec::with_capacity(plan.write.len());
@@ -420,8 +448,8 @@ mod tests {
 
     /// Stages each file as a streaming build does (only those that differ from OUT).
     fn staged_build(out: &Path, entries: &[(&str, &str)]) -> Result<Summary, EmitError> {
+        let stager = Stager::new(out)?;
         recover(out)?;
-        let stager = Stager::new(out);
         let mut map = BTreeMap::new();
         for (n, (path, content)) in entries.iter().enumerate() {
             let sha = sha256_hex(content.as_bytes());
@@ -462,24 +490,36 @@ mod tests {
     }
 
     #[test]
+    fn one_stager_holds_out_at_a_time() {
+        let out = tempfile::tempdir().unwrap();
+        let first = Stager::new(out.path()).unwrap();
+        match Stager::new(out.path()) {
+            Err(EmitError::Busy(p)) => assert_eq!(p, out.path()),
+            other => panic!("a second stager must be refused: {other:?}"),
+        }
+        drop(first);
+        Stager::new(out.path()).expect("free again once the first is dropped");
+    }
+
+    #[test]
     fn a_discarded_stager_leaves_out_exactly_as_it_was() {
         let parent = tempfile::tempdir().unwrap();
         let out = parent.path().join("out");
-        let stager = Stager::new(&out);
+        let stager = Stager::new(&out).unwrap();
         stager.stage("o0", b"x").unwrap();
         assert!(out.join(TXN_DIR).exists());
         stager.discard().unwrap();
         assert!(!out.exists(), "an OUT the build created is removed again");
         // …and so are the parents it created, up to the first that existed.
         let deep = parent.path().join("a/b/out");
-        let stager = Stager::new(&deep);
+        let stager = Stager::new(&deep).unwrap();
         stager.stage("o0", b"x").unwrap();
         stager.discard().unwrap();
         assert!(!parent.path().join("a").exists());
         assert!(parent.path().exists());
         build(&out, &[("a.yaml", "a\n")], false).unwrap();
         let before = tree(&out);
-        let stager = Stager::new(&out);
+        let stager = Stager::new(&out).unwrap();
         stager.stage("o0", b"x").unwrap();
         stager.discard().unwrap();
         assert_eq!(tree(&out), before);
@@ -617,7 +657,7 @@ mod tests {
         let old = tree(out.path());
         let old_lock = fs::read(out.path().join(LOCK_FILE)).unwrap();
         recover(out.path()).unwrap();
-        let stager = Stager::new(out.path());
+        let stager = Stager::new(out.path()).unwrap();
         stager.stage("o0", b"a2\n").unwrap();
         let entry = |sha: &str, name: &str| Entry {
             sha: sha256_hex(sha.as_bytes()),

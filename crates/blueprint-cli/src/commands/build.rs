@@ -33,9 +33,19 @@ pub(crate) fn run(a: &Args<'_>) -> u8 {
         },
         None => None,
     };
-    // An interrupted build is finished or rolled back before this one reads OUT.
-    if !a.check {
-        match blueprint_emit::recover(a.out) {
+    // OUT is held for this build (a second one is refused), then an interrupted build is
+    // finished or rolled back before this one reads OUT. `--check` stages nothing.
+    let stager = if a.check {
+        None
+    } else {
+        match Stager::new(a.out) {
+            Ok(s) => Some(s),
+            Err(e) => return super::fail(crate::commands::EmitFailure(e)),
+        }
+    };
+    if stager.is_some() {
+        let recovered = blueprint_emit::recover(a.out);
+        match recovered {
             Ok(blueprint_emit::Recovery::Clean) => {}
             Ok(blueprint_emit::Recovery::RolledBack) => errln!(
                 "{}: an interrupted build had not committed; its staging was discarded",
@@ -48,9 +58,6 @@ pub(crate) fn run(a: &Args<'_>) -> u8 {
             Err(e) => return super::fail(crate::commands::EmitFailure(e)),
         }
     }
-    // Files are staged as they are rendered (never the whole tree in memory); `--check`
-    // stages nothing.
-    let stager = (!a.check).then(|| Stager::new(a.out));
     if progress {
         crate::out::err!("building {} input files…\r", inputs.len());
     }

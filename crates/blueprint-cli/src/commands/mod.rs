@@ -48,10 +48,21 @@ pub(crate) fn compile_dir_counted(dir: &std::path::Path) -> Result<(Compilation,
 }
 
 /// A failure to read or write OUT (exit 2).
-#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[derive(Debug, thiserror::Error)]
 #[error(transparent)]
-#[diagnostic(
-    code(blueprint::output),
-    help("check that OUT is a writable directory on a file system with free space")
-)]
 pub(crate) struct EmitFailure(pub(crate) blueprint_emit::EmitError);
+
+impl miette::Diagnostic for EmitFailure {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        Some(Box::new("blueprint::output"))
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        Some(Box::new(match self.0 {
+            blueprint_emit::EmitError::Busy(_) => {
+                "wait for the other build to finish (or stop it), then run this one again"
+            }
+            _ => "check that OUT is a writable directory on a file system with free space",
+        }))
+    }
+}
