@@ -198,7 +198,7 @@ fn read_models(lock: &Lock, path: &str) -> Result<BTreeMap<String, EnvModel>, Di
     lock.models
         .iter()
         .map(|(dir, v)| {
-            serde_json::from_value::<EnvModel>(v.clone())
+            serde_json::from_str::<EnvModel>(v.json())
                 .map(|m| (dir.clone(), m))
                 .map_err(|e| DiffError::BadModel {
                     path: path.to_string(),
@@ -641,6 +641,8 @@ struct Hunk {
     edit: Edit,
     /// The base's text with this hunk alone applied.
     alone: Vec<u8>,
+    /// The text after the change with this hunk alone undone.
+    without: Vec<u8>,
 }
 
 /// The hunks (runs of changed lines) from `before` to `after`; `None` when either is not
@@ -668,6 +670,14 @@ fn hunks(file: &str, before: &[u8], after: &[u8]) -> Option<Vec<Hunk>> {
         {
             alone.push_str(l);
         }
+        let mut without = String::with_capacity(a.len());
+        for l in new[..n.start]
+            .iter()
+            .chain(&old[o.clone()])
+            .chain(&new[n.end..])
+        {
+            without.push_str(l);
+        }
         out.push(Hunk {
             edit: Edit {
                 file: file.to_string(),
@@ -676,6 +686,7 @@ fn hunks(file: &str, before: &[u8], after: &[u8]) -> Option<Vec<Hunk>> {
                 removed_lines: o.len(),
             },
             alone: alone.into_bytes(),
+            without: without.into_bytes(),
         });
     }
     Some(out)
@@ -764,28 +775,54 @@ pub fn attribute(report: &mut Report, before: &[Input], after: &[Input], options
         let Ok(base_side) = side_of(&base, options) else {
             continue;
         };
+        // `inputs` with one file's text replaced.
+        let with = |inputs: &[Input], file: &str, bytes: &[u8]| -> Vec<Input> {
+            inputs
+                .iter()
+                .map(|i| {
+                    if i.path == file {
+                        Input {
+                            bytes: bytes.to_vec(),
+                            ..i.clone()
+                        }
+                    } else {
+                        i.clone()
+                    }
+                })
+                .collect()
+        };
         let replays: Vec<(&Hunk, Option<Side>)> = edits
             .iter()
             .map(|h| {
-                let inputs: Vec<Input> = base
-                    .iter()
-                    .map(|i| {
-                        if i.path == h.edit.file {
-                            Input {
-                                bytes: h.alone.clone(),
-                                ..i.clone()
-                            }
-                        } else {
-                            i.clone()
-                        }
-                    })
-                    .collect();
-                (*h, side_of(&inputs, options).ok())
+                (
+                    *h,
+                    side_of(&with(&base, &h.edit.file, &h.alone), options).ok(),
+                )
             })
             .collect();
+        // Each edit undone from the change: whether an edit that changes nothing alone is
+        // needed by what the edits change together.
+        let now: Vec<Input> = after
+            .iter()
+            .filter(|i| sources.contains(&i.path))
+            .cloned()
+            .collect();
+        let Ok(now_side) = side_of(&now, options) else {
+            continue;
+        };
+        let omissions: Vec<Option<Side>> = edits
+            .iter()
+            .map(|h| side_of(&with(&now, &h.edit.file, &h.without), options).ok())
+            .collect();
+        let sides = Sides {
+            base: &base_side,
+            now: &now_side,
+            replays: &replays,
+            omissions: &omissions,
+        };
         for &i in &envs {
             let e = &mut report.envs[i];
-            e.causes = split(e, &base_side, &replays);
+            e.causes = split(e, &sides);
             class_by_cause(e);
         }
     }
@@ -815,8 +852,19 @@ fn class_by_cause(e: &mut EnvReport) {
     }
 }
 
+/// What [`split`] compares: the base and the change rendered from the plant's own inputs,
+/// each edit applied alone to the base, and each edit undone from the change (`None` where
+/// that does not compile).
+struct Sides<'a> {
+    base: &'a Side,
+    now: &'a Side,
+    replays: &'a [(&'a Hunk, Option<Side>)],
+    omissions: &'a [Option<Side>],
+}
+
 /// The causes of one environment from the replays of its edits.
-fn split(e: &EnvReport, base: &Side, replays: &[(&Hunk, Option<Side>)]) -> Vec<Cause> {
+fn split(e: &EnvReport, sides: &Sides<'_>) -> Vec<Cause> {
+    let (base, replays) = (sides.base, sides.replays);
     let model = |side: &Side| {
         side.models
             .values()
@@ -825,10 +873,27 @@ fn split(e: &EnvReport, base: &Side, replays: &[(&Hunk, Option<Side>)]) -> Vec<C
     };
     let base_model: Vec<EnvModel> = model(base).into_iter().collect();
     let mut causes = Vec::new();
-    let mut failed = Vec::new();
-    for (hunk, side) in replays {
+    // Edits that do not compile alone, and those that change nothing of this environment
+    // alone but without which the change is another for it: they cause the rest together.
+    let mut together = Vec::new();
+    // Values only: undoing an edit moves the lines of what follows it.
+    let values = |m: Option<EnvModel>| -> Vec<(String, String)> {
+        m.map(|m| m.rows.into_iter().map(|r| (r.field, r.value)).collect())
+            .unwrap_or_default()
+    };
+    let now_values = values(model(sides.now));
+    let needed = |k: usize| match sides.omissions.get(k).and_then(Option::as_ref) {
+        None => true,
+        Some(without) => {
+            values(model(without)) != now_values
+                || e.files
+                    .iter()
+                    .any(|f| without.files.get(&f.path) != sides.now.files.get(&f.path))
+        }
+    };
+    for (k, (hunk, side)) in replays.iter().enumerate() {
         let Some(side) = side else {
-            failed.push(hunk.edit.clone());
+            together.push(hunk.edit.clone());
             continue;
         };
         let changed: BTreeSet<String> =
@@ -850,9 +915,12 @@ fn split(e: &EnvReport, base: &Side, replays: &[(&Hunk, Option<Side>)]) -> Vec<C
             .map(|f| f.path.clone())
             .collect();
         if fields.is_empty() {
-            // The edit changes nothing of this environment: it is another environment's (its
-            // changes to a file they share, the plant's runbook, are listed there), or only a
-            // comment.
+            // The edit changes nothing of this environment alone: it is another environment's
+            // (its changes to a file they share, the plant's runbook, are listed there), only
+            // a comment, or part of what the edits change together.
+            if needed(k) {
+                together.push(hunk.edit.clone());
+            }
             continue;
         }
         causes.push(Cause {
@@ -880,9 +948,9 @@ fn split(e: &EnvReport, base: &Side, replays: &[(&Hunk, Option<Side>)]) -> Vec<C
         .collect();
     if !fields.is_empty() || !files.is_empty() {
         // The edits that bear on this environment: those that change something of it alone,
-        // and those that do not compile alone.
+        // and those it needs together.
         let mut edits: Vec<Edit> = causes.iter().flat_map(|c| c.edits.clone()).collect();
-        edits.extend(failed);
+        edits.extend(together);
         if edits.is_empty() {
             edits = replays.iter().map(|(h, _)| h.edit.clone()).collect();
         }
