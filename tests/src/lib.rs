@@ -1,7 +1,11 @@
 //! Support shared by the test binary and the benchmarks: a deterministic generator of N-plant
-//! fleets (`fleetgen`). The tests themselves live in `blueprint/` (one test binary).
+//! fleets (`fleetgen`) and the invariants the property tests and the fuzz targets (`fuzz/`)
+//! check on arbitrary input (`fuzz`). The tests themselves live in `blueprint/` (one test
+//! binary).
 
 pub mod fleetgen;
+pub mod fuzz;
+pub mod plantgen;
 
 /// The process's peak resident set size (Linux `VmHWM`, e.g. `41236 kB`), or `?` elsewhere.
 #[must_use]
