@@ -91,14 +91,14 @@ fn a_fleet_written_from_design_md_alone_passes_check() {
 #[test]
 fn one_overlap_in_a_large_fleet_is_found_once_with_both_places() {
     let mut inputs = blueprint_tests::fleetgen::inputs(200);
-    // plant 5 is dedicated-cluster with prod network 10.0.5.0/24; plant 9 gets a network inside it.
+    // plant 5 is dedicated-cluster with prod network 10.0.16.0/21; plant 9 gets the same one.
     let nine = inputs
         .iter_mut()
         .find(|i| i.path.ends_with("plant-00009.yaml"))
         .expect("plant 9");
     let text = String::from_utf8(nine.bytes.clone())
         .expect("utf-8")
-        .replace("cidr: 10.0.9.0/24", "cidr: 10.0.5.128/25");
+        .replace("cidr: 10.0.32.0/21", "cidr: 10.0.16.0/21");
     nine.bytes = text.into_bytes();
     let c = blueprint_compiler::compile(&inputs);
     let overlaps: Vec<_> = c

@@ -80,7 +80,12 @@ pub fn plant(i: usize) -> String {
     ));
     let (a, b) = (i / 250, i % 250);
     if matches!(tenancy, "dedicated-cluster" | "dedicated-environment") {
-        y.push_str(&format!("network:\n  cidr: 10.{a}.{b}.0/24\nenvironments:\n  prod: {{}}\n  staging:\n    network:\n      cidr: 10.{}.{b}.0/24\n", 100 + a));
+        // A /21 of its own per environment (the smallest network a dedicated cluster's VPC
+        // takes): prod in 10.0.0.0/9, staging in 10.128.0.0/9; `i / 2` numbers the dedicated
+        // plants (i % 4 is 1 or 2), so up to 8192 plants fit.
+        let k = i / 2;
+        let (hi, lo) = (k / 32, (k % 32) * 8);
+        y.push_str(&format!("network:\n  cidr: 10.{hi}.{lo}.0/21\nenvironments:\n  prod: {{}}\n  staging:\n    network:\n      cidr: 10.{}.{lo}.0/21\n", 128 + hi));
     }
     y.push_str(&format!(
         "integrations:\n  - name: mes\n    kind: mes\n    direction: inbound\n    protocol: https\n    peers: [172.{}.{b}.0/28]\n    path: /api/mes\n    rateLimit: 100/s\n",

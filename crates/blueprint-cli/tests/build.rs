@@ -4,6 +4,7 @@
     clippy::expect_used,
     clippy::unwrap_used,
     clippy::disallowed_methods,
+    clippy::print_stderr,
     missing_docs
 )]
 
@@ -303,6 +304,10 @@ fn a_build_killed_at_any_instant_leaves_the_old_tree_or_the_new_one() {
         &tree_a
     };
     assert_eq!(tree(Path::new(&out)), *want);
+    eprintln!(
+        "{} kills: {old} left the old tree, {new} the new one",
+        old + new
+    );
     assert!(
         old > 0 && new > 0,
         "kills landed before and after the commit: {old} old, {new} new"
@@ -488,4 +493,64 @@ fn deleting_more_files_than_the_threshold_needs_allow_destroy() {
     assert_eq!(tree(Path::new(&out)), before, "nothing written");
     let (code, _, err) = build(&[&plants, "--out", &out], &s);
     assert_eq!(code, 0, "within the default threshold: {err}");
+}
+
+/// An OUT that is the plants directory, lies inside it (its files would be read as plants by
+/// the next run) or contains it (the tree would be written around the plant files) is refused
+/// before anything is read or written, by `build`, `build --check` and `diff`, however it is
+/// spelled (`..`, a link).
+#[cfg(unix)]
+#[test]
+fn an_out_overlapping_the_plants_directory_is_refused_before_anything() {
+    let (s, _, _) = setup("overlap", "quickstart");
+    std::os::unix::fs::symlink("plants", s.path().join("link")).unwrap();
+    let listing = || {
+        let mut names: Vec<_> = std::fs::read_dir(s.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        names
+    };
+    let (before, entries) = (tree(&s.path().join("plants")), listing());
+    for (out, says) in [
+        ("plants", "OUT plants is the plants directory plants"),
+        ("./plants/", "OUT ./plants/ is the plants directory plants"),
+        ("link", "OUT link is the plants directory plants"),
+        (
+            "plants/gitops",
+            "OUT plants/gitops is inside the plants directory plants",
+        ),
+        (
+            "new/../plants/gitops",
+            "OUT new/../plants/gitops is inside the plants directory plants",
+        ),
+        (
+            "link/gitops",
+            "OUT link/gitops is inside the plants directory plants",
+        ),
+        (".", "OUT . contains the plants directory plants"),
+        (&s.arg(), "contains the plants directory plants"),
+    ] {
+        for args in [
+            &["build", "plants", "--out", out][..],
+            &["build", "plants", "--out", out, "--check"],
+            &["diff", "plants", "--out", out, "--lock"],
+        ] {
+            let (code, _, err) = run(args, s.path());
+            assert_eq!(code, 2, "{args:?}: {err}");
+            let flat = err.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(flat.contains(says), "{args:?}: {err}");
+            assert!(flat.contains("nothing was read or written"), "{err}");
+        }
+        assert_eq!(
+            tree(&s.path().join("plants")),
+            before,
+            "{out}: nothing written"
+        );
+        assert_eq!(listing(), entries, "{out}: nothing created");
+    }
+    // Beside it, even with its name as a prefix: built.
+    let (code, _, err) = build(&["plants", "--out", "plants-out"], &s);
+    assert_eq!(code, 0, "{err}");
 }

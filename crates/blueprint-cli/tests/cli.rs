@@ -494,28 +494,178 @@ fn more_input_than_one_run_reads_is_refused_before_compiling() {
 fn symlinked_directories_are_not_followed_so_a_loop_ends() {
     let scratch = Scratch::new("loop");
     let plants = scratch.path().join("plants");
-    std::fs::create_dir_all(&plants).unwrap();
+    std::fs::create_dir_all(plants.join(".shared")).unwrap();
     std::fs::write(plants.join("lyon.yaml"), lyon()).unwrap();
     // Followed, these would be read 2^depth times over.
     std::os::unix::fs::symlink(".", plants.join("a")).unwrap();
-    std::os::unix::fs::symlink("..", plants.join("b")).unwrap();
     std::os::unix::fs::symlink(&plants, plants.join("c")).unwrap();
-    // A link to a file is read like the file.
-    std::fs::create_dir_all(scratch.path().join("elsewhere")).unwrap();
+    // A link to a file inside DIR is read like the file, under the link's name.
     std::fs::write(
-        scratch.path().join("elsewhere/paris.yaml"),
+        plants.join(".shared/paris.yaml"),
         lyon()
             .replace("name: lyon", "name: paris")
             .replace("host: lyon.", "host: paris."),
     )
     .unwrap();
-    std::os::unix::fs::symlink("../elsewhere/paris.yaml", plants.join("paris.yaml")).unwrap();
+    std::os::unix::fs::symlink(".shared/paris.yaml", plants.join("paris.yaml")).unwrap();
     let (code, _, err) = run(&["check", "plants"], scratch.path());
     assert_eq!(code, 0, "{err}");
     assert!(
         err.starts_with("checked plants: 2 plant files, 4 environments resolved"),
         "{err}"
     );
+    let (code, out, err) = run(
+        &["explain", "paris/prod", "--dir", "plants"],
+        scratch.path(),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("plants/paris.yaml:"), "{out}");
+}
+
+#[cfg(unix)]
+#[test]
+fn links_out_of_the_plants_directory_are_refused_unread() {
+    let scratch = Scratch::new("escape");
+    let plants = scratch.path().join("plants");
+    std::fs::create_dir_all(&plants).unwrap();
+    std::fs::write(plants.join("lyon.yaml"), lyon()).unwrap();
+    std::fs::create_dir_all(scratch.path().join("elsewhere")).unwrap();
+    std::fs::write(scratch.path().join("elsewhere/paris.yaml"), lyon()).unwrap();
+    // A file link, a directory link, a chain whose last link leaves DIR, an absolute link.
+    for (link, target, shown) in [
+        (
+            "paris.yaml",
+            "../elsewhere/paris.yaml",
+            "plants/paris.yaml is a symbolic link to ../elsewhere/paris.yaml (",
+        ),
+        ("up", "..", "plants/up is a symbolic link to .. ("),
+        (
+            "chain.yaml",
+            "hop.txt",
+            "plants/chain.yaml is a symbolic link to hop.txt (",
+        ),
+        (
+            "environ.yaml",
+            "/proc/self/environ",
+            "plants/environ.yaml is a symbolic link to /proc/self/environ (",
+        ),
+    ] {
+        let _ = std::fs::remove_file(plants.join("hop.txt"));
+        std::os::unix::fs::symlink("../elsewhere/paris.yaml", plants.join("hop.txt")).unwrap();
+        std::os::unix::fs::symlink(target, plants.join(link)).unwrap();
+        for args in [
+            &["check", "plants"][..],
+            &["build", "plants", "--out", "out"],
+            &["explain", "lyon", "--dir", "plants"],
+        ] {
+            let (code, _, err) = run(args, scratch.path());
+            assert_eq!(code, 2, "{link}: {err}");
+            let flat = err.split_whitespace().collect::<Vec<_>>().join(" ");
+            let flat = flat.replace(" | ", " ");
+            assert!(flat.contains(shown), "{link}: {err}");
+            assert!(
+                flat.contains("outside the plants directory plants"),
+                "{err}"
+            );
+        }
+        assert!(!scratch.path().join("out").exists());
+        std::fs::remove_file(plants.join(link)).unwrap();
+    }
+    // A link out of DIR that is neither walked nor read (not named like an input) is left.
+    std::os::unix::fs::symlink("../elsewhere/notes.md", plants.join("README.md")).unwrap();
+    assert_eq!(run(&["check", "plants"], scratch.path()).0, 0);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fleet_toml_that_is_not_a_regular_file_is_refused() {
+    let scratch = Scratch::new("fleet-kind");
+    let plants = scratch.path().join("plants");
+    std::fs::create_dir_all(&plants).unwrap();
+    std::fs::write(plants.join("lyon.yaml"), lyon()).unwrap();
+    std::fs::create_dir_all(plants.join("conf")).unwrap();
+    let refused = |what: &str| {
+        let (code, _, err) = run(&["check", "plants"], scratch.path());
+        assert_eq!(code, 2, "{err}");
+        let flat = err.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            flat.contains(&format!("plants/fleet.toml is {what}, not a regular file")),
+            "{err}"
+        );
+    };
+    std::os::unix::fs::symlink("conf", plants.join("fleet.toml")).unwrap();
+    refused("a symbolic link to a directory");
+    std::fs::remove_file(plants.join("fleet.toml")).unwrap();
+    std::fs::create_dir(plants.join("fleet.toml")).unwrap();
+    refused("a directory");
+    std::fs::remove_dir(plants.join("fleet.toml")).unwrap();
+    std::os::unix::net::UnixListener::bind(plants.join("fleet.toml")).unwrap();
+    refused("a socket");
+    std::fs::remove_file(plants.join("fleet.toml")).unwrap();
+    // A link to a regular file inside DIR is the fleet file.
+    std::fs::write(
+        plants.join("conf/fleet.txt"),
+        std::fs::read(root().join("crates/blueprint-compiler/embedded/default-fleet.toml"))
+            .unwrap(),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("conf/fleet.txt", plants.join("fleet.toml")).unwrap();
+    let (code, _, err) = run(&["check", "plants"], scratch.path());
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.starts_with("checked plants: 1 plant file, 2 environments resolved, fleet.toml\n"),
+        "{err}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn file_names_are_shown_as_they_are_or_refused() {
+    let scratch = Scratch::new("names");
+    let plants = scratch.path().join("plants");
+    std::fs::create_dir_all(plants.join("france")).unwrap();
+    std::fs::write(plants.join("france/lyon.yaml"), lyon()).unwrap();
+    // `\` is a character of a name on Unix, not a separator: two files, two lock entries.
+    std::fs::write(
+        plants.join("france\\paris.yaml"),
+        lyon()
+            .replace("name: lyon", "name: paris")
+            .replace("host: lyon.", "host: paris."),
+    )
+    .unwrap();
+    let (code, _, err) = run(&["build", "plants", "--out", "out"], scratch.path());
+    assert_eq!(code, 0, "{err}");
+    let lock: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(scratch.path().join("out/blueprint.lock")).unwrap(),
+    )
+    .unwrap();
+    let inputs: Vec<&String> = lock["inputs"].as_object().unwrap().keys().collect();
+    assert_eq!(
+        inputs,
+        ["plants/france/lyon.yaml", "plants/france\\paris.yaml"]
+    );
+    let runbook = std::fs::read_to_string(scratch.path().join("out/runbooks/paris.md")).unwrap();
+    assert!(
+        runbook.contains("from `plants/france\\paris.yaml`"),
+        "{runbook}"
+    );
+    // A line break, a bidirectional override or bytes that are not UTF-8 cannot be shown.
+    for name in ["new\nline.yaml", "evil\u{202e}lmay.yaml"] {
+        std::fs::write(plants.join(name), lyon()).unwrap();
+        let (code, _, err) = run(&["check", "plants"], scratch.path());
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains("blueprint::file_name"), "{err}");
+        assert!(
+            !err.contains(name),
+            "the name is escaped in the message: {err}"
+        );
+        std::fs::remove_file(plants.join(name)).unwrap();
+    }
+    let name = <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(b"bad\xff.yaml");
+    std::fs::write(plants.join(name), lyon()).unwrap();
+    let (code, _, err) = run(&["check", "plants"], scratch.path());
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("is not UTF-8"), "{err}");
 }
 
 #[test]

@@ -221,8 +221,8 @@ fn handle_segment(s: &str) -> bool {
 /// The default `teamPrefix`: `@<owner>/`, the owner (organisation or group path) of the GitOps
 /// repository, whose teams review it; `None` when the URL has no owner path.
 fn default_team_prefix(gitops_repo: &str) -> Option<String> {
-    let rest = gitops_repo.strip_prefix("https://")?;
-    let segs: Vec<&str> = rest.split('/').skip(1).filter(|s| !s.is_empty()).collect();
+    let path = units::git_url_path(gitops_repo)?;
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let owner = segs.get(..segs.len().checked_sub(1)?)?;
     (!owner.is_empty() && owner.iter().all(|s| handle_segment(s)))
         .then(|| format!("@{}/", owner.join("/")))
@@ -499,14 +499,13 @@ fn tier_values(
             );
         return None;
     }
-    if profile.tenancies.as_ref().is_some_and(|t| {
-        tier == Tier::Critical && t.value.iter().any(|x| x.value == Tenancy::Shared)
+    // Reported at the `shared` item, as a module the platform does not ship is (BP1006).
+    if let Some(shared) = profile.tenancies.as_ref().and_then(|t| {
+        t.value
+            .iter()
+            .find(|x| tier == Tier::Critical && x.value == Tenancy::Shared)
     }) {
-        let span = profile
-            .tenancies
-            .as_ref()
-            .map(|t| t.span)
-            .unwrap_or_default();
+        let span = shared.span;
         diags.push(
             Diagnostic::new(codes::TIER_FORBIDS_TENANCY, "tier `critical` can never allow tenancy `shared`")
                 .at(span, "includes `shared`")
@@ -523,6 +522,49 @@ fn tier_values(
         "write a 5-field cron: `0 6 * * 1`",
         units::cron,
     );
+    let postgres_instances = num(
+        diags,
+        &profile.postgres_instances,
+        "postgresInstances",
+        1,
+        5,
+    );
+    let synchronous_replication = val(tier, fleet_file, &profile.synchronous_replication);
+    if let (Some(n), Some(sync)) = (&postgres_instances, &synchronous_replication)
+        && sync.value
+        && n.value < 2
+    {
+        // Where the fleet wrote one of the two (the embedded profiles agree with themselves).
+        let fleet_span = |o: &Origin| match o {
+            Origin::Tier {
+                span, fleet: true, ..
+            } => Some(*span),
+            _ => None,
+        };
+        let (at, label) = match fleet_span(&n.origin) {
+            Some(s) => (s, "one instance"),
+            None => (
+                fleet_span(&sync.origin).unwrap_or_default(),
+                "with one PostgreSQL instance",
+            ),
+        };
+        let mut d = Diagnostic::new(
+            codes::OUT_OF_RANGE,
+            format!(
+                "tiers.{tier}.postgresInstances must be from 2 to 5 with synchronousReplication, found {}",
+                n.value
+            ),
+        )
+        .at(at, label)
+        .note("synchronousReplication renders Patroni's synchronous_mode_strict: a commit waits for a synchronous standby, and with one instance there is none, so every write blocks");
+        if let Some(other) = fleet_span(&sync.origin).filter(|s| *s != at) {
+            d = d.also(other, "synchronousReplication set here");
+        }
+        diags.push(d.help(format!(
+            "set `postgresInstances` of [tiers.{tier}] to 2 or more (3 across three zones for an rpo of zero), or `synchronousReplication = false`"
+        )));
+        return None;
+    }
     Some(TierValues {
         tier,
         tenancies: tenancies?,
@@ -531,14 +573,8 @@ fn tier_values(
         cpu_per_pod: num(diags, &profile.cpu_per_pod, "cpuPerPod", 1, 64)?,
         cron_threads: num(diags, &profile.cron_threads, "cronThreads", 1, 16)?,
         db_maxconn: num(diags, &profile.db_maxconn, "dbMaxconn", 1, 64)?,
-        postgres_instances: num(
-            diags,
-            &profile.postgres_instances,
-            "postgresInstances",
-            1,
-            5,
-        )?,
-        synchronous_replication: val(tier, fleet_file, &profile.synchronous_replication)?,
+        postgres_instances: postgres_instances?,
+        synchronous_replication: synchronous_replication?,
         max_connections_cap: num(
             diags,
             &profile.max_connections_cap,
@@ -616,7 +652,19 @@ pub fn resolve(
             "{}-pgbackrest-{}",
             doc.organization.value.name.value, r.cloud_region.value
         );
-        if bucket.len() > 63 {
+        // The cloud region names a directory of the tree, bucket names, S3 endpoints,
+        // pgbackrest.conf values and the runbook's commands: only the provider's own form.
+        if let Err(why) = units::aws_region(&r.cloud_region.value) {
+            bad(
+                diags,
+                codes::INVALID_NAME,
+                r.cloud_region.span,
+                "cloudRegion",
+                &r.cloud_region.value,
+                &why,
+                "write the AWS region the plants of this fleet region run in, e.g. `eu-west-3`",
+            );
+        } else if bucket.len() > 63 {
             diags.push(
                 Diagnostic::new(
                     codes::GENERATED_NAME_TOO_LONG,
@@ -628,8 +676,9 @@ pub fn resolve(
                 .at(r.cloud_region.span, "makes the bucket name too long")
                 .also(doc.organization.value.name.span, "prefix of every bucket")
                 .help(format!(
-                    "shorten organization.name by {} characters",
-                    bucket.len() - 63
+                    "shorten organization.name by {} character{}",
+                    bucket.len() - 63,
+                    if bucket.len() - 63 == 1 { "" } else { "s" }
                 )),
             );
         }
@@ -727,8 +776,16 @@ pub fn resolve(
         &org.gitops_repo,
         codes::INVALID_REFERENCE,
         "organization.gitopsRepo",
-        "use the https URL of the GitOps repository",
-        units::https_url,
+        "write the URL Argo CD clones the GitOps repository from: `https://host/path`, `ssh://git@host/path` or `git@host:path`",
+        units::git_url,
+    );
+    parse_with(
+        diags,
+        &org.image_registry,
+        codes::INVALID_REFERENCE,
+        "organization.imageRegistry",
+        "write the registry as images name it: `registry.example.com` or `registry.example.com:5000/mirror`",
+        units::image_registry,
     );
     let acct = &doc.cloud.value.account_id;
     if acct.value.len() != 12 || !acct.value.bytes().all(|b| b.is_ascii_digit()) {
@@ -780,7 +837,7 @@ pub fn resolve(
                     i,
                     codes::INVALID_REFERENCE,
                     "oidcIssuer",
-                    "use the cluster's OIDC issuer URL (https://…)",
+                    "use the cluster's OIDC issuer URL, such as `https://oidc.eks.eu-west-3.amazonaws.com/id/<ID>`",
                     units::https_url,
                 );
             }
@@ -1090,6 +1147,14 @@ mod tests {
         assert_eq!(
             default_team_prefix("https://git.example.com/gitops.git"),
             None
+        );
+        assert_eq!(
+            default_team_prefix("git@git.example.com:hexacore/erp/gitops.git").as_deref(),
+            Some("@hexacore/erp/")
+        );
+        assert_eq!(
+            default_team_prefix("ssh://git@git.example.com:2222/hexacore/gitops.git").as_deref(),
+            Some("@hexacore/")
         );
     }
 

@@ -23,6 +23,7 @@ mod resolve;
 pub mod review;
 mod rules;
 pub mod scaffold;
+mod secrets;
 pub mod units;
 
 pub use model::ResolvedPlant;
@@ -91,6 +92,7 @@ fn parse_input(
     if !ok {
         return None;
     }
+    secrets::scan(map, id, diags);
     let format = Format::of_path(&input.path).unwrap_or(Format::Yaml);
     let parsed = blueprint_syntax::parse(map, id, format, &Limits::default());
     let parse_findings = parsed.diagnostics.len();

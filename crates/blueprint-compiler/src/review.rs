@@ -131,6 +131,32 @@ pub struct EnvModel {
 }
 
 impl EnvModel {
+    /// The model as compact JSON with one row per line (how `blueprint.lock` holds it: quick
+    /// to write for large plants, and a changed value is one changed line in review).
+    #[must_use]
+    pub fn to_lock_json(&self) -> String {
+        // `rows` is the last field: the rest serialises with an empty list, then the rows go in.
+        let head = EnvModel {
+            plant: self.plant.clone(),
+            env: self.env.clone(),
+            file: self.file.clone(),
+            rows: Vec::new(),
+        };
+        let mut s = serde_json::to_string(&head).unwrap_or_default();
+        if s.ends_with("[]}") {
+            s.truncate(s.len() - 2);
+            for (i, row) in self.rows.iter().enumerate() {
+                if i > 0 {
+                    s.push(',');
+                }
+                s.push('\n');
+                s.push_str(&serde_json::to_string(row).unwrap_or_default());
+            }
+            s.push_str("\n]}");
+        }
+        s
+    }
+
     /// The model of a resolved plant environment: its `explain` rows.
     #[must_use]
     pub fn of(map: &SourceMap, p: &ResolvedPlant) -> Self {

@@ -481,9 +481,136 @@ pub struct ImageRef {
     pub digest: Option<String>,
 }
 
-/// Parses `host[:port]/path[:tag][@sha256:<hex>]`.
+/// Most characters an image name (registry host and repository path) may have, as the OCI
+/// distribution reference grammar bounds it.
+const IMAGE_NAME_MAX: usize = 255;
+
+/// A registry host as the OCI reference grammar writes one: DNS labels of letters (either
+/// case), digits and `-` joined by dots, or a bracketed IPv6 address, then an optional port.
+fn registry_host(s: &str) -> Result<(), String> {
+    let (host, port) = match s.strip_prefix('[') {
+        Some(v6) => {
+            let (addr, rest) = v6
+                .split_once(']')
+                .ok_or("an IPv6 registry host is written `[addr]`")?;
+            if addr.parse::<std::net::Ipv6Addr>().is_err() {
+                return Err(format!("`[{addr}]` is not an IPv6 address"));
+            }
+            match rest {
+                "" => ("", None),
+                r => (
+                    "",
+                    Some(
+                        r.strip_prefix(':')
+                            .ok_or("a port follows `]` after a `:`")?,
+                    ),
+                ),
+            }
+        }
+        None => match s.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (s, None),
+        },
+    };
+    if !s.starts_with('[') {
+        let label_ok = |l: &str| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        };
+        if host.len() > 253 || !host.split('.').all(label_ok) {
+            return Err(format!(
+                "the registry host `{host}` must be DNS labels (letters, digits, `-`) joined by dots"
+            ));
+        }
+    }
+    if let Some(p) = port
+        && !(p.bytes().all(|b| b.is_ascii_digit())
+            && p.parse::<u32>().is_ok_and(|n| (1..=65535).contains(&n)))
+    {
+        return Err(format!("the registry port `{p}` is not a port (1-65535)"));
+    }
+    Ok(())
+}
+
+/// One path component of an image repository: lowercase letters and digits, with single `.`
+/// or `_`, a double `__` or runs of `-` between them (OCI distribution reference grammar).
+fn image_path_component(c: &str) -> bool {
+    let b = c.as_bytes();
+    let alnum = |x: u8| x.is_ascii_lowercase() || x.is_ascii_digit();
+    if b.is_empty() || !alnum(b[0]) || !alnum(b[b.len() - 1]) {
+        return false;
+    }
+    let mut i = 0;
+    while i < b.len() {
+        if alnum(b[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && !alnum(b[i]) {
+            i += 1;
+        }
+        let sep = &c[start..i];
+        let dashes = sep.bytes().all(|x| x == b'-');
+        if !(dashes || matches!(sep, "." | "_" | "__")) {
+            return false;
+        }
+    }
+    true
+}
+
+/// Splits `host[:port]/rest` when the first component names a registry (it holds a `.` or a
+/// `:`, is `localhost` or has an uppercase letter, as the reference grammar decides).
+fn split_registry(name: &str) -> (Option<&str>, &str) {
+    match name.split_once('/') {
+        Some((first, rest))
+            if first.contains(['.', ':'])
+                || first == "localhost"
+                || first.bytes().any(|b| b.is_ascii_uppercase()) =>
+        {
+            (Some(first), rest)
+        }
+        _ => (None, name),
+    }
+}
+
+/// Checks an image repository path: components of [`image_path_component`] between `/`.
+fn image_path(path: &str) -> Result<(), String> {
+    if path.split('/').all(image_path_component) {
+        Ok(())
+    } else {
+        Err(format!(
+            "the repository path `{path}` must be lowercase letters and digits, separated by `.`, `_`, `__` or `-` and by `/`"
+        ))
+    }
+}
+
+/// Checks `organization.imageRegistry`: `host[:port][/path]`, the prefix of every image
+/// reference the fleet renders.
+pub fn image_registry(s: &str) -> Result<(), String> {
+    let s = s.strip_suffix('/').unwrap_or(s);
+    if s.is_empty() || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("a registry has no spaces".into());
+    }
+    let (host, path) = s.split_once('/').map_or((s, None), |(h, p)| (h, Some(p)));
+    registry_host(host)?;
+    if let Some(p) = path {
+        image_path(p)?;
+    }
+    if s.len() > IMAGE_NAME_MAX {
+        return Err(format!("is longer than {IMAGE_NAME_MAX} characters"));
+    }
+    Ok(())
+}
+
+/// Parses `[host[:port]/]path[:tag][@sha256:<hex>]` by the OCI distribution reference grammar:
+/// registry host, lowercase path components, a tag of at most 128 letters, digits, `_`, `.`,
+/// `-` (not starting with `.` or `-`), and a `sha256` digest.
 pub fn image(s: &str) -> Result<ImageRef, String> {
-    if s.is_empty() || s.chars().any(char::is_whitespace) {
+    if s.is_empty() || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err("an image reference has no spaces".into());
     }
     let (rest, digest) = match s.split_once('@') {
@@ -515,22 +642,26 @@ pub fn image(s: &str) -> Result<ImageRef, String> {
     if repository.is_empty() || tag.as_deref() == Some("") {
         return Err("not an image reference".into());
     }
-    // Path components after the registry host are lowercase (OCI distribution spec).
-    let path = match repository.split_once('/') {
-        Some((host, rest)) if host.contains(['.', ':']) || host == "localhost" => rest,
-        _ => repository.as_str(),
-    };
-    let component_ok = |c: &str| {
-        !c.is_empty()
-            && c.bytes().all(|b| {
-                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
-            })
-            && c.starts_with(|ch: char| ch.is_ascii_alphanumeric())
-            && c.ends_with(|ch: char| ch.is_ascii_alphanumeric())
-    };
-    if !path.split('/').all(component_ok) {
+    if let Some(t) = &tag {
+        let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+        if t.len() > 128
+            || !t.bytes().next().is_some_and(word)
+            || !t.bytes().all(|b| word(b) || matches!(b, b'.' | b'-'))
+        {
+            return Err(
+                "the tag may hold only letters, digits, `_`, `.` and `-` (at most 128, not starting with `.` or `-`)"
+                    .into(),
+            );
+        }
+    }
+    let (host, path) = split_registry(&repository);
+    if let Some(h) = host {
+        registry_host(h)?;
+    }
+    image_path(path)?;
+    if repository.len() > IMAGE_NAME_MAX {
         return Err(format!(
-            "the repository path `{path}` must be lowercase letters, digits and `.`, `_`, `-` between `/`"
+            "the image name is longer than {IMAGE_NAME_MAX} characters"
         ));
     }
     Ok(ImageRef {
@@ -540,29 +671,247 @@ pub fn image(s: &str) -> Result<ImageRef, String> {
     })
 }
 
-/// Checks a URL starts with `https://` and has a host.
-pub fn https_url(s: &str) -> Result<(), String> {
-    let rest = s
-        .strip_prefix("https://")
-        .ok_or("must start with https://")?;
-    let host = rest.split('/').next().unwrap_or("");
-    if host.is_empty() || s.chars().any(char::is_whitespace) {
-        return Err("needs a host after https://".into());
+/// The first character of `s` a URL may not hold as blueprint writes URLs: spaces and control
+/// characters, quotes, backslashes, `<`, `>`, `{`, `}`, `|`, `^`, a backtick (so no `${`,
+/// `%{` or `{{` reaches a template, Terraform or a shell), and a `%` not starting a `%XX`
+/// escape.
+fn url_bad_char(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    for (i, c) in s.char_indices() {
+        let bad = c.is_whitespace()
+            || c.is_control()
+            || !c.is_ascii()
+            || matches!(
+                c,
+                '"' | '\'' | '\\' | '<' | '>' | '{' | '}' | '|' | '^' | '`'
+            )
+            || (c == '%'
+                && !(b.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                    && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit)));
+        if bad {
+            let shown = if c.is_control() || c.is_whitespace() {
+                format!("U+{:04X}", u32::from(c))
+            } else {
+                format!("`{c}`")
+            };
+            return Some(shown);
+        }
+    }
+    None
+}
+
+/// Checks a URL host: DNS labels of letters, digits and `-` joined by dots (at most 253
+/// characters).
+fn url_host(host: &str) -> Result<(), String> {
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    if host.is_empty() {
+        return Err("needs a host".into());
+    }
+    if host.len() > 253 || !host.split('.').all(label_ok) {
+        return Err(format!("`{host}` is not a host name"));
     }
     Ok(())
 }
 
-/// Checks an email address loosely (`local@domain.tld`).
+/// Checks the path of a URL (after the authority): RFC 3986 path characters only, no query
+/// and no fragment.
+fn url_path(path: &str) -> Result<(), String> {
+    if path.contains(['?', '#']) {
+        return Err("has a query or a fragment (`?`, `#`)".into());
+    }
+    match path
+        .chars()
+        .find(|&c| !(c.is_ascii_alphanumeric() || "-._~!$&()*+,;=:@/%".contains(c)))
+    {
+        Some(c) => Err(format!("`{c}` cannot appear in a URL path")),
+        None => Ok(()),
+    }
+}
+
+/// Checks an `https://host[/path]` URL without port, credentials, query or fragment, as an
+/// OpenID Connect issuer (workload identity, IRSA) is written.
+pub fn https_url(s: &str) -> Result<(), String> {
+    if let Some(c) = url_bad_char(s) {
+        return Err(format!("{c} cannot appear in a URL"));
+    }
+    let rest = s
+        .strip_prefix("https://")
+        .ok_or("must start with https://")?;
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    if authority.contains('@') {
+        return Err("credentials do not belong in the URL".into());
+    }
+    if authority.contains(':') {
+        return Err("an issuer URL has no port".into());
+    }
+    url_host(authority)?;
+    url_path(path)
+}
+
+/// Checks a Git repository URL as Argo CD reads one: `https://host[:port]/path`,
+/// `ssh://user@host[:port]/path` or `user@host:path` (the SCP form); no credentials other
+/// than an SSH user, no query or fragment.
+pub fn git_url(s: &str) -> Result<(), String> {
+    const FORMS: &str = "must be `https://host/path`, `ssh://git@host/path` or `git@host:path`";
+    if let Some(c) = url_bad_char(s) {
+        return Err(format!("{c} cannot appear in a repository URL"));
+    }
+    let user_ok = |u: &str| {
+        !u.is_empty()
+            && u.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    };
+    let port_ok = |p: &str| {
+        p.bytes().all(|b| b.is_ascii_digit())
+            && p.parse::<u32>().is_ok_and(|n| (1..=65535).contains(&n))
+    };
+    let (scheme, rest) = match s.split_once("://") {
+        Some((sc, r)) => (Some(sc), r),
+        None => (None, s),
+    };
+    let path = match scheme {
+        Some("https" | "ssh") => {
+            let (authority, path) = rest.split_at(rest.find('/').ok_or(FORMS)?);
+            let host_port = match (scheme, authority.split_once('@')) {
+                (Some("ssh"), Some((user, hp))) if user_ok(user) => hp,
+                (Some("ssh"), _) => {
+                    return Err("an ssh:// URL names its user: `ssh://git@host/path`".into());
+                }
+                (_, Some(_)) => return Err("credentials do not belong in the URL".into()),
+                (_, None) => authority,
+            };
+            let host = match host_port.split_once(':') {
+                Some((h, p)) if port_ok(p) => h,
+                Some((_, p)) => return Err(format!("`{p}` is not a port")),
+                None => host_port,
+            };
+            url_host(host)?;
+            path
+        }
+        Some(_) => return Err(FORMS.into()),
+        None => {
+            let (user, host_path) = s.split_once('@').ok_or(FORMS)?;
+            let (host, path) = host_path.split_once(':').ok_or(FORMS)?;
+            if !user_ok(user) {
+                return Err(FORMS.into());
+            }
+            url_host(host)?;
+            path
+        }
+    };
+    if path.trim_start_matches('/').is_empty() {
+        return Err("needs the repository's path after the host".into());
+    }
+    url_path(path)
+}
+
+/// The path of a Git repository URL [`git_url`] accepts (`platform/gitops.git`), without
+/// leading `/`.
+#[must_use]
+pub fn git_url_path(s: &str) -> Option<&str> {
+    let path = match s.split_once("://") {
+        Some((_, rest)) => &rest[rest.find('/')?..],
+        None => s.split_once('@')?.1.split_once(':')?.1,
+    };
+    Some(path.trim_start_matches('/'))
+}
+
+/// RFC 5322 `atext`: what a plain (unquoted) local part may hold between dots.
+const ATEXT: &str = "!#$%&'*+-/=?^_`{|}~";
+
+/// Checks a plain email address, `local@domain`: the local part a dot-atom of RFC 5322 `atext`
+/// (letters, digits and ``!#$%&'*+-/=?^_`{|}~``; no quotes, spaces, `(`, `)`, `<`, `>`, `,`,
+/// `;`, `:`, `\`), the domain a DNS name.
 pub fn email(s: &str) -> Result<(), String> {
     let (local, domain) = s.split_once('@').ok_or("needs an @")?;
-    if local.is_empty()
-        || !domain.contains('.')
-        || s.chars().any(char::is_whitespace)
-        || domain.contains('@')
-    {
+    if local.is_empty() || domain.contains('@') {
         return Err("is not an address such as `team@example.com`".into());
     }
+    if let Some(c) = s.chars().find(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "U+{:04X} (a space or control character) cannot appear in an address",
+            u32::from(c)
+        ));
+    }
+    if let Some(c) = local
+        .chars()
+        .find(|&c| !(c.is_ascii_alphanumeric() || c == '.' || ATEXT.contains(c)))
+    {
+        return Err(format!(
+            "`{c}` cannot appear before the @ of a plain address (letters, digits, `.` and {ATEXT} can)"
+        ));
+    }
+    if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+        return Err(
+            "the part before the @ cannot start or end with a dot, or hold two in a row".into(),
+        );
+    }
+    if local.len() > 64 || s.len() > 254 {
+        return Err(
+            "is longer than an address may be (64 characters before the @, 254 in all)".into(),
+        );
+    }
+    if !domain.contains('.') || url_host(domain).is_err() {
+        return Err(format!(
+            "the domain `{domain}` is not a DNS name such as `example.com`"
+        ));
+    }
     Ok(())
+}
+
+/// Checks the network of a dedicated cluster: an AWS VPC's primary block is IPv4 from /16 to
+/// /28 and its network address (host bits clear), and the cluster module cuts it into eight
+/// subnets of /24 or larger, so /21 at the smallest.
+pub fn vpc_network(net: &ipnet::IpNet) -> Result<(), String> {
+    let ipnet::IpNet::V4(v4) = net else {
+        return Err(
+            "an AWS VPC's primary network is IPv4 (IPv6 blocks are only added to one)".into(),
+        );
+    };
+    let prefix = v4.prefix_len();
+    if prefix < 16 {
+        return Err(format!(
+            "a /{prefix} is larger than an AWS VPC may be (/16 at most)"
+        ));
+    }
+    if prefix > 21 {
+        return Err(format!(
+            "a /{prefix} is too small for the cluster, whose VPC is cut into eight subnets of /24 or larger (/21 at least)"
+        ));
+    }
+    if v4.addr() != v4.network() {
+        return Err(format!(
+            "host bits are set: the network is `{}`",
+            v4.trunc()
+        ));
+    }
+    Ok(())
+}
+
+/// Checks an AWS region name (`eu-west-3`, `us-gov-west-1`, `ap-southeast-4`): two lowercase
+/// letters, one or more lowercase words and a number of one or two digits, joined by `-`, the
+/// form the AWS provider accepts. It names directories, buckets and S3 endpoints.
+pub fn aws_region(s: &str) -> Result<(), String> {
+    let parts: Vec<&str> = s.split('-').collect();
+    let word = |p: &&str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase());
+    let ok = parts.len() >= 3
+        && parts[0].len() == 2
+        && word(&parts[0])
+        && parts[1..parts.len() - 1].iter().all(word)
+        && parts
+            .last()
+            .is_some_and(|n| (1..=2).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit()));
+    if ok {
+        Ok(())
+    } else {
+        Err("not an AWS region name such as `eu-west-3` or `us-gov-west-1`".into())
+    }
 }
 
 #[cfg(test)]
@@ -621,6 +970,164 @@ mod tests {
         assert!(image("odoo@sha256:short").is_err());
         assert!(image("registry.example.com/Odoo/odoo:18.0").is_err());
         assert!(image("registry.example.com:5000/odoo/odoo:18.0").is_ok());
+    }
+
+    #[test]
+    fn images_follow_the_oci_reference_grammar() {
+        for ok in [
+            "registry.example.com/odoo/odoo:18.0",
+            "registry.example.com/odoo/odoo_enterprise__x:18.0-20250601_1",
+            "localhost/odoo:18.0",
+            "[::1]:5000/odoo/odoo:18.0",
+            "Registry.Example.com/odoo/odoo:V18",
+            "odoo/odoo",
+        ] {
+            assert!(image(ok).is_ok(), "{ok}");
+        }
+        for (bad, why) in [
+            ("registry.example.com/odoo/odoo:18.0\"$(id)`x`", "tag"),
+            ("registry.example.com/odoo/odoo:${a}", "tag"),
+            ("registry.example.com/odoo/odoo:.18", "tag"),
+            ("registry.example.com/odoo/odoo:-18", "tag"),
+            ("registry.example.com/odoo/odoo:a{{b}}", "tag"),
+            ("registry.example.com/odoo..x/odoo:18.0", "path"),
+            ("registry.example.com/odoo._x/odoo:18.0", "path"),
+            ("registry.example.com/odoo/odoo_:18.0", "path"),
+            ("reg$(id).example.com/odoo:18.0", "host"),
+            ("registry.example.com:99999/odoo:18.0", "port"),
+            ("[fe80::zz]/odoo:18.0", "IPv6"),
+        ] {
+            let e = image(bad).unwrap_err();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+        assert!(image(&format!("registry.example.com/odoo:{}", "1".repeat(128))).is_ok());
+        assert!(image(&format!("registry.example.com/odoo:{}", "1".repeat(129))).is_err());
+        assert!(image(&format!("registry.example.com/{}:1", "a".repeat(250))).is_err());
+        assert!(image_registry("registry.example.com:5000/erp/images/").is_ok());
+        assert!(image_registry("registry.example.com/Erp").is_err());
+        assert!(image_registry("registry.example.com\"x").is_err());
+    }
+
+    #[test]
+    fn urls_refuse_what_templates_and_shells_read() {
+        assert!(https_url("https://oidc.eks.eu-west-3.amazonaws.com/id/EXAMPLE0000").is_ok());
+        assert!(https_url("https://issuer.example.com/").is_ok());
+        for bad in [
+            "http://issuer.example.com",
+            "https://issuer.example.com/id/${file(\"/etc/passwd\")}",
+            "https://issuer.example.com/%{if x}",
+            "https://issuer.example.com/{{x}}",
+            "https://issuer.example.com/a\nb",
+            "https://issuer.example.com:8443/id",
+            "https://user:pw@issuer.example.com/id",
+            "https://issuer.example.com/id?x=1",
+            "https://issuer.example.com/id#x",
+            "https://issuer.example.com/a b",
+            "https://issuer.example.com/%zz",
+            "https:///id",
+            "https://-bad-.example.com/id",
+        ] {
+            assert!(https_url(bad).is_err(), "{bad}");
+        }
+        for ok in [
+            "https://git.example.com/platform/gitops.git",
+            "https://git.example.com:8443/platform/gitops.git",
+            "ssh://git@git.example.com/platform/gitops.git",
+            "ssh://git@git.example.com:2222/platform/gitops.git",
+            "git@git.example.com:platform/gitops.git",
+            "https://dev.azure.com/org/project/_git/repo%20name",
+        ] {
+            assert!(git_url(ok).is_ok(), "{ok}: {:?}", git_url(ok));
+        }
+        for bad in [
+            "https://git.example.com/platform/gitops.git\"}{{x}}#z",
+            "http://git.example.com/platform/gitops.git",
+            "git://git.example.com/platform/gitops.git",
+            "ssh://git.example.com/platform/gitops.git",
+            "https://user:token@git.example.com/platform/gitops.git",
+            "git@git.example.com:",
+            "https://git.example.com",
+            "https://git.example.com/",
+            "git.example.com/platform/gitops.git",
+            "git@git.example.com:platform/${x}",
+            "git@git.example.com:platform/'x'",
+        ] {
+            assert!(git_url(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            git_url_path("git@git.example.com:platform/gitops.git"),
+            Some("platform/gitops.git")
+        );
+        assert_eq!(
+            git_url_path("ssh://git@git.example.com:2222/a/b/gitops.git"),
+            Some("a/b/gitops.git")
+        );
+    }
+
+    #[test]
+    fn emails_are_plain_addresses() {
+        for ok in [
+            "erp-lyon@example.com",
+            "erp.lyon+oncall@mail.example.co.uk",
+            "HOSTILE${x}%{y}{{z}}{%w%}|#*`id`'~!?=^&+/@example.com",
+        ] {
+            assert!(email(ok).is_ok(), "{ok}: {:?}", email(ok));
+        }
+        for (bad, why) in [
+            ("erp-lyon(at)example.com", "needs an @"),
+            ("erp-lyon\"$(id)<script>@example.com", "`\"`"),
+            ("Team <team@example.com>", "U+0020"),
+            ("team(x)@example.com", "`(`"),
+            ("team@example", "domain"),
+            ("team@exa_mple.com", "domain"),
+            (".team@example.com", "dot"),
+            ("te..am@example.com", "dot"),
+            ("a@b@example.com", "not an address"),
+            ("équipe@example.com", "`é`"),
+        ] {
+            let e = email(bad).unwrap_err();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn cloud_regions_have_the_aws_form() {
+        for ok in [
+            "eu-west-3",
+            "us-gov-west-1",
+            "ap-southeast-4",
+            "il-central-1",
+        ] {
+            assert!(aws_region(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "eu/west",
+            "../../../../x",
+            "eu-west-3\n[global]",
+            "eu-west-3'$(id)'",
+            "eu-west",
+            "EU-WEST-3",
+            "eu-west-100",
+            "europe-west-3",
+            "eu--3",
+        ] {
+            assert!(aws_region(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn vpc_networks_are_ipv4_from_16_to_21() {
+        let net = |s: &str| vpc_network(&s.parse().unwrap());
+        assert!(net("10.10.0.0/16").is_ok());
+        assert!(net("10.10.0.0/21").is_ok());
+        assert!(net("10.0.0.0/8").unwrap_err().contains("/16 at most"));
+        assert!(net("10.10.0.0/24").unwrap_err().contains("/21 at least"));
+        assert!(net("fd00:10::/48").unwrap_err().contains("IPv4"));
+        assert!(
+            net("10.10.255.255/16")
+                .unwrap_err()
+                .contains("`10.10.0.0/16`")
+        );
     }
 
     #[test]

@@ -170,6 +170,8 @@ codes! {
     INVALID_REFERENCE = "BP4013", Error, "invalid URL or image reference";
     /// A `[review]` group that is not a forge handle, a team name or `owner`.
     INVALID_REVIEW_GROUP = "BP4014", Error, "invalid review group";
+    /// Text that looks like a credential in a plant or fleet file.
+    LOOKS_LIKE_SECRET = "BP4015", Error, "value looks like a secret";
 
     /// A bug in blueprint.
     INTERNAL = "BP9001", Error, "internal error";

@@ -21,7 +21,7 @@
 mod lock;
 mod txn;
 
-pub use lock::{LOCK_VERSION, Lock, sha256_hex};
+pub use lock::{LOCK_VERSION, Lock, Model, sha256_hex};
 pub use txn::{Recovery, recover};
 
 use std::collections::BTreeMap;

@@ -23,7 +23,7 @@ pub struct Lock {
     /// Each plant environment's resolved model as `explain` shows it (`plant`, `env`, `file`
     /// and `rows` of field, value, origin), by its directory (`plants/<plant>/<env>`,
     /// `clusters/<cluster>/platform`). Version 1 held the lowered contexts instead.
-    pub models: BTreeMap<String, serde_json::Value>,
+    pub models: BTreeMap<String, Model>,
     /// For every file written, the sha256 of what it was rendered from (generator, template,
     /// context): a later build reuses a file whose key did not change.
     #[serde(default)]
@@ -42,6 +42,38 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect()
 }
+
+/// One resolved model as JSON text, kept as written: serialised once when the build makes it
+/// (not through a tree of values) and written into the lock verbatim, one row per line, so a
+/// fleet of large plants does not make the lock slow to write and a changed value is one
+/// changed line. Equal when the texts are.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Model(Box<serde_json::value::RawValue>);
+
+impl Model {
+    /// A model from its JSON text; `None` when the text is not JSON.
+    #[must_use]
+    pub fn from_json(text: String) -> Option<Self> {
+        serde_json::value::RawValue::from_string(text)
+            .ok()
+            .map(Self)
+    }
+
+    /// The JSON text.
+    #[must_use]
+    pub fn json(&self) -> &str {
+        self.0.get()
+    }
+}
+
+impl PartialEq for Model {
+    fn eq(&self, other: &Self) -> bool {
+        self.json() == other.json()
+    }
+}
+
+impl Eq for Model {}
 
 impl Lock {
     /// The bytes written to `blueprint.lock`.

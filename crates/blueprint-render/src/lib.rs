@@ -103,9 +103,10 @@ fn ini_value(s: &str) -> Result<String, String> {
     Ok(s.trim().to_string())
 }
 
-/// Characters that reorder or hide text (bidirectional controls, the BOM): dropped from
-/// Markdown text so a runbook reads as it renders.
-fn is_invisible_control(c: char) -> bool {
+/// Characters that reorder or hide text (control characters, bidirectional controls,
+/// zero-width spaces, the BOM): dropped from Markdown text so a runbook reads as it renders.
+#[must_use]
+pub fn is_invisible_control(c: char) -> bool {
     c.is_control()
         || matches!(
             c,

@@ -89,6 +89,8 @@ pub struct Cx {
     /// Findings so far.
     pub diagnostics: Vec<Diagnostic>,
     path: Vec<(String, Span)>,
+    /// The range the whole-number key being decoded accepts, when its record declares one.
+    range: Option<(u32, u32)>,
 }
 
 /// A type that can be read from a [`Node`].
@@ -229,11 +231,26 @@ impl Cx {
     /// `known` are the record's keys: a missing key that an unknown key misspells (`pitr_window`
     /// for `pitrWindow`) is not reported again, the unknown key's finding already names it.
     pub fn field<T: Decode>(&mut self, node: &Node, key: &str, known: &[&str]) -> Option<T> {
+        self.field_in(node, key, known, None)
+    }
+
+    /// [`field`](Self::field) for a whole-number key that accepts only `range` (`odoo.users`
+    /// 1–100000): a number too large for any key is reported with the key's own range. The
+    /// range itself is checked where the value is used.
+    pub fn field_in<T: Decode>(
+        &mut self,
+        node: &Node,
+        key: &str,
+        known: &[&str],
+        range: Option<(u32, u32)>,
+    ) -> Option<T> {
         let entries = node.as_map()?;
         match entries.iter().find(|(k, _)| k.name == key) {
             Some((k, v)) => {
                 self.path.push((k.name.clone(), k.span));
+                let outer = std::mem::replace(&mut self.range, range);
                 let out = T::decode(v, self);
+                self.range = outer;
                 self.path.pop();
                 out
             }
@@ -381,15 +398,23 @@ impl Decode for u32 {
                 return None;
             }
         };
-        let msg = format!(
-            "{} must be a whole number from 0 to {}, found {raw}",
-            cx.here(),
-            u32::MAX
-        );
-        let help = if raw.starts_with('-') {
-            "use a number of 0 or more".to_string()
-        } else {
-            format!("use a number of at most {}", u32::MAX)
+        let (msg, help) = match cx.range {
+            Some((min, max)) => (
+                format!("{} must be from {min} to {max}, found {raw}", cx.here()),
+                format!("use a number from {min} to {max}"),
+            ),
+            None => (
+                format!(
+                    "{} must be a whole number from 0 to {}, found {raw}",
+                    cx.here(),
+                    u32::MAX
+                ),
+                if raw.starts_with('-') {
+                    "use a number of 0 or more".to_string()
+                } else {
+                    format!("use a number of at most {}", u32::MAX)
+                },
+            ),
         };
         cx.report(
             Diagnostic::new(codes::OUT_OF_RANGE, msg)
@@ -545,15 +570,19 @@ macro_rules! choice {
 }
 
 /// Declares a record read from a mapping with exactly the listed keys. A top-level document
-/// names its `kind` (`[kind = "Plant"]`), see [`Decode::KIND`].
+/// names its `kind` (`[kind = "Plant"]`), see [`Decode::KIND`]. A whole-number key may declare
+/// the range it accepts (`=> "users" in 1..=100000`): it is in the JSON Schema, and a number
+/// too large for any key is reported with it (see [`Cx::field_in`]).
 #[macro_export]
 macro_rules! record {
-    ($(#[$m:meta])* pub struct $name:ident ($what:literal) $([kind = $kind:literal])? { $( $(#[$fm:meta])* pub $field:ident : $ty:ty => $key:literal ),* $(,)? }) => {
+    (@range) => { None };
+    (@range $min:literal, $max:literal) => { Some(($min, $max)) };
+    ($(#[$m:meta])* pub struct $name:ident ($what:literal) $([kind = $kind:literal])? { $( $(#[$fm:meta])* pub $field:ident : $ty:ty => $key:literal $(in $min:literal ..= $max:literal)? ),* $(,)? }) => {
         $(#[$m])*
         #[derive(Debug, Clone, PartialEq, schemars::JsonSchema)]
         #[serde(deny_unknown_fields)]
         pub struct $name {
-            $( $(#[$fm])* #[serde(rename = $key)] pub $field: $ty, )*
+            $( $(#[$fm])* $(#[schemars(range(min = $min, max = $max))])? #[serde(rename = $key)] pub $field: $ty, )*
         }
 
         impl $name {
@@ -567,7 +596,7 @@ macro_rules! record {
             fn decode(node: &$crate::Node, cx: &mut $crate::decode::Cx) -> Option<Self> {
                 let entries = cx.map(node, $what)?;
                 cx.unknown_keys(entries, Self::KEYS, $what);
-                $( let $field = cx.field::<$ty>(node, $key, Self::KEYS); )*
+                $( let $field = cx.field_in::<$ty>(node, $key, Self::KEYS, $crate::record!(@range $($min, $max)?)); )*
                 Some(Self { $( $field: $field?, )* })
             }
         }
@@ -600,9 +629,22 @@ mod tests {
         (d.code.0, &d.message, d.help.as_deref().unwrap_or(""))
     }
 
+    /// The findings of decoding `database` (whose `postgresVersion` declares no range).
+    fn database_findings(path: &str, text: &str) -> Vec<Diagnostic> {
+        let mut map = SourceMap::new();
+        let id = map.add(path, text.to_string());
+        let format = Format::of_path(path).expect("an input file name");
+        let root = crate::parse(&map, id, format, &Limits::default())
+            .root
+            .expect("parsed");
+        let mut cx = Cx::new();
+        let _: Option<crate::doc::Database> = cx.field(&root, "database", &["database"]).flatten();
+        cx.diagnostics
+    }
+
     #[test]
     fn a_whole_number_beyond_i64_is_out_of_range_not_the_wrong_type() {
-        let msg = "`odoo.users` must be a whole number from 0 to 4294967295, found 99999999999999999999999";
+        let msg = "`odoo.users` must be from 1 to 100000, found 99999999999999999999999";
         for (path, text) in [
             ("x.yaml", "odoo:\n  users: 99999999999999999999999\n"),
             ("x.toml", "[odoo]\nusers = 99999999999999999999999\n"),
@@ -610,7 +652,7 @@ mod tests {
             let f = odoo_findings(path, text);
             assert_eq!(
                 one(&f),
-                ("BP0014", msg, "use a number of at most 4294967295"),
+                ("BP0014", msg, "use a number from 1 to 100000"),
                 "{path}"
             );
         }
@@ -618,28 +660,108 @@ mod tests {
         assert_eq!(one(&f).0, "BP0014", "{f:?}");
         let f = odoo_findings("x.yaml", "odoo:\n  users: 4294967296\n");
         assert_eq!(one(&f).0, "BP0014");
+        // A key without a range of its own says what any whole number may be.
+        let f = database_findings(
+            "x.yaml",
+            "database:\n  postgresVersion: 99999999999999999999999\n",
+        );
+        assert_eq!(
+            one(&f),
+            (
+                "BP0014",
+                "`database.postgresVersion` must be a whole number from 0 to 4294967295, found 99999999999999999999999",
+                "use a number of at most 4294967295"
+            )
+        );
+    }
+
+    #[test]
+    fn a_number_beyond_every_integer_type_is_reported_with_its_keys_own_range() {
+        for (path, text, found) in [
+            (
+                "x.yaml",
+                "odoo:\n  users: 18446744073709551616\n",
+                "18446744073709551616",
+            ),
+            (
+                "x.toml",
+                "[odoo]\nusers = 9223372036854775808\n",
+                "9223372036854775808",
+            ),
+        ] {
+            let f = odoo_findings(path, text);
+            let msg = format!("`odoo.users` must be from 1 to 100000, found {found}");
+            assert_eq!(
+                one(&f),
+                ("BP0014", msg.as_str(), "use a number from 1 to 100000"),
+                "{path}"
+            );
+        }
+        let mut map = SourceMap::new();
+        let id = map.add(
+            "x.yaml",
+            "- name: erp\n  kind: bi\n  direction: inbound\n  protocol: https\n  peers: []\n  port: -5432\n".to_string(),
+        );
+        let root = crate::parse(&map, id, Format::Yaml, &Limits::default())
+            .root
+            .expect("parsed");
+        let mut cx = Cx::new();
+        let _ = cx.within("integrations".into(), root.span, |cx| {
+            <Vec<crate::doc::Integration>>::decode(&root, cx)
+        });
+        assert_eq!(
+            one(&cx.diagnostics),
+            (
+                "BP0014",
+                "`integrations[0].port` must be from 1 to 65535, found -5432",
+                "use a number from 1 to 65535"
+            )
+        );
+        // The range is the JSON Schema's too.
+        fn has_range(v: &serde_json::Value, max: u64) -> bool {
+            match v {
+                serde_json::Value::Object(o) => {
+                    (o.get("minimum") == Some(&1.into()) && o.get("maximum") == Some(&max.into()))
+                        || o.values().any(|v| has_range(v, max))
+                }
+                serde_json::Value::Array(a) => a.iter().any(|v| has_range(v, max)),
+                _ => false,
+            }
+        }
+        let schema = crate::schema::plant_schema();
+        assert!(has_range(&schema, 100_000) && has_range(&schema, 65_535));
     }
 
     #[test]
     fn a_negative_whole_number_is_out_of_range() {
         for (path, text, found) in [
-            ("x.yaml", "odoo:\n  users: -3\n", "-3"),
-            ("x.toml", "[odoo]\nusers = -3\n", "-3"),
+            ("x.yaml", "database:\n  postgresVersion: -3\n", "-3"),
+            ("x.toml", "[database]\npostgresVersion = -3\n", "-3"),
             (
                 "x.yaml",
-                "odoo:\n  users: -99999999999999999999999\n",
+                "database:\n  postgresVersion: -99999999999999999999999\n",
                 "-99999999999999999999999",
             ),
         ] {
-            let f = odoo_findings(path, text);
-            let msg =
-                format!("`odoo.users` must be a whole number from 0 to 4294967295, found {found}");
+            let f = database_findings(path, text);
+            let msg = format!(
+                "`database.postgresVersion` must be a whole number from 0 to 4294967295, found {found}"
+            );
             assert_eq!(
                 one(&f),
                 ("BP0014", msg.as_str(), "use a number of 0 or more"),
                 "{path}"
             );
         }
+        let f = odoo_findings("x.yaml", "odoo:\n  users: -3\n");
+        assert_eq!(
+            one(&f),
+            (
+                "BP0014",
+                "`odoo.users` must be from 1 to 100000, found -3",
+                "use a number from 1 to 100000"
+            )
+        );
     }
 
     #[test]

@@ -166,9 +166,7 @@ record! {
         /// Image reference; pinned by digest in `prod`.
         pub image: Option<Text> => "image",
         /// Concurrent users (sizes workers, replicas, memory).
-        #[schemars(range(min = 1, max = 100000))]
-
-        pub users: Option<Spanned<u32>> => "users",
+        pub users: Option<Spanned<u32>> => "users" in 1..=100000,
         /// Installed modules.
         pub modules: Option<Spanned<Vec<Text>>> => "modules",
     }
@@ -226,9 +224,7 @@ record! {
         /// Peer networks.
         pub peers: Spanned<Vec<Text>> => "peers",
         /// Port.
-        #[schemars(range(min = 1, max = 65535))]
-
-        pub port: Option<Spanned<u32>> => "port",
+        pub port: Option<Spanned<u32>> => "port" in 1..=65535,
         /// URL path prefix (HTTPS).
         pub path: Option<Text> => "path",
         /// Rate limit (`100/s`).

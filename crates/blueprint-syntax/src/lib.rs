@@ -1,7 +1,7 @@
 //! Strict, bounded reading of plant and fleet files.
 //!
-//! 1. [`read_source`] checks the bytes (size, UTF-8, NUL, byte-order mark) and registers the
-//!    text in the [`SourceMap`].
+//! 1. [`read_source`] checks the bytes (size, UTF-8, NUL, byte-order mark, bare carriage
+//!    returns, bidirectional controls) and registers the text in the [`SourceMap`].
 //! 2. [`parse`] turns YAML or TOML text into one spanned [`Node`] tree, refusing duplicate keys,
 //!    YAML 1.1 look-alikes, anchors, aliases, tags, several documents, deep nesting and too
 //!    many values (`BP0xxx`).
@@ -37,7 +37,8 @@ pub const MAX_FINDINGS_PER_FILE: usize = 100;
 /// Bounds on what one file may contain.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// Deepest nesting of mappings and lists.
+    /// Deepest nesting of mappings and lists (tables and arrays), the top level being level 1
+    /// in YAML and TOML alike.
     pub max_depth: usize,
     /// Most values (nodes) in one file.
     pub max_nodes: usize,
@@ -118,11 +119,18 @@ pub fn read_source(
             .help(help.to_string())
     };
     if let Err(e) = std::str::from_utf8(bytes) {
-        diagnostics.push(not_text(
-            e.valid_up_to(),
-            "is not valid UTF-8",
-            "save the file as UTF-8 (without a byte-order mark)",
-        ));
+        let (what, help) = if looks_like_utf16(bytes) {
+            (
+                "is not valid UTF-8: it looks like UTF-16",
+                "save the file as UTF-8 without a byte-order mark, e.g. `iconv -f UTF-16 -t UTF-8`",
+            )
+        } else {
+            (
+                "is not valid UTF-8",
+                "save the file as UTF-8 (without a byte-order mark)",
+            )
+        };
+        diagnostics.push(not_text(e.valid_up_to(), what, help));
         return (id, false);
     }
     if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
@@ -133,15 +141,98 @@ pub fn read_source(
         ));
         return (id, false);
     }
-    if let Some(nul) = bytes.iter().position(|&b| b == 0) {
-        diagnostics.push(not_text(
-            nul,
-            "contains a NUL byte",
-            "remove the NUL byte; plant files are plain text",
-        ));
+    if let Some(offset) = not_plain_text(bytes) {
+        let c = text[offset..].chars().next().unwrap_or_default();
+        let (what, help) = match c {
+            '\0' if looks_like_utf16(bytes) => (
+                "contains NUL bytes: it looks like UTF-16".to_string(),
+                "save the file as UTF-8 without a byte-order mark, e.g. `iconv -f UTF-16 -t UTF-8`"
+                    .to_string(),
+            ),
+            '\0' => (
+                "contains a NUL byte".to_string(),
+                "remove the NUL byte; plant files are plain text".to_string(),
+            ),
+            '\r' => (
+                "has a bare carriage return (CR) line ending".to_string(),
+                "save the file with LF (or CRLF) line endings: git diff, cat and TOML do not \
+                 read a bare CR as a line break"
+                    .to_string(),
+            ),
+            _ => (
+                format!(
+                    "contains the bidirectional control character U+{:04X} ({})",
+                    u32::from(c),
+                    bidi_name(c)
+                ),
+                format!(
+                    "remove it: it reorders how the text around it is displayed, so a reviewer \
+                     does not see what blueprint reads (Trojan Source, CVE-2021-42574); inside a \
+                     quoted value, write it as the escape \"\\u{:04X}\"",
+                    u32::from(c)
+                ),
+            ),
+        };
+        diagnostics.push(not_text(offset, &what, &help));
         return (id, false);
     }
     (id, true)
+}
+
+/// The first character of a file that may not appear in a plant or fleet file: a NUL, a
+/// carriage return that does not start a CRLF pair (old Mac line endings: one line to git, `cat`
+/// and TOML, several to YAML), or a bidirectional control character (Trojan Source), anywhere,
+/// comments and quoted values included. Read as bytes (valid UTF-8): a 1 MiB file stays quick.
+fn not_plain_text(bytes: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = bytes[from..]
+        .iter()
+        .position(|&b| matches!(b, 0 | b'\r' | 0xE2))
+    {
+        let at = from + i;
+        let bad = match bytes[at] {
+            0 => true,
+            b'\r' => bytes.get(at + 1) != Some(&b'\n'),
+            // U+202A..U+202E are E2 80 AA..AE, U+2066..U+2069 are E2 81 A6..A9.
+            _ => matches!(
+                bytes.get(at + 1..at + 3),
+                Some([0x80, 0xAA..=0xAE] | [0x81, 0xA6..=0xA9])
+            ),
+        };
+        if bad {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// The name of a bidirectional control character: the embedding, override and isolate
+/// controls of the Unicode bidirectional algorithm, the characters of CVE-2021-42574 (the set
+/// rustc refuses in source and comments).
+fn bidi_name(c: char) -> &'static str {
+    match c {
+        '\u{202A}' => "LEFT-TO-RIGHT EMBEDDING",
+        '\u{202B}' => "RIGHT-TO-LEFT EMBEDDING",
+        '\u{202C}' => "POP DIRECTIONAL FORMATTING",
+        '\u{202D}' => "LEFT-TO-RIGHT OVERRIDE",
+        '\u{202E}' => "RIGHT-TO-LEFT OVERRIDE",
+        '\u{2066}' => "LEFT-TO-RIGHT ISOLATE",
+        '\u{2067}' => "RIGHT-TO-LEFT ISOLATE",
+        '\u{2068}' => "FIRST STRONG ISOLATE",
+        _ => "POP DIRECTIONAL ISOLATE",
+    }
+}
+
+/// Whether bytes that are not plain UTF-8 look like UTF-16: a UTF-16 byte-order mark (`FF FE`
+/// or `FE FF`), or NUL bytes in a quarter or more of the first 1024 bytes (the high or low
+/// half of every ASCII character).
+fn looks_like_utf16(bytes: &[u8]) -> bool {
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        return true;
+    }
+    let head = &bytes[..bytes.len().min(1024)];
+    head.len() >= 2 && head.iter().filter(|&&b| b == 0).count() * 4 >= head.len()
 }
 
 /// Parses a registered file's text.
@@ -193,9 +284,32 @@ fn cap_findings(findings: &mut Vec<Diagnostic>, file: FileId) {
     );
 }
 
+/// The finding for a mapping, list or table nested deeper than `max_depth` levels (the
+/// document's top level is level 1), at the first one too deep: the same in YAML and TOML,
+/// whether blueprint's limit or the parser's own (far larger) one noticed it first.
+fn too_deep(span: Span, max_depth: usize) -> Diagnostic {
+    Diagnostic::new(
+        codes::TOO_DEEP_OR_LARGE,
+        format!("nesting deeper than {max_depth} levels"),
+    )
+    .at(span, "too deep")
+    .help("plant and fleet files need only a few levels; flatten this value")
+}
+
+/// The span of the character at byte `offset` of `text` (empty at the end of the text).
+fn char_span(file: FileId, text: &str, offset: usize) -> Span {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let len = text[offset..].chars().next().map_or(0, char::len_utf8);
+    Span::new(file, offset, offset + len)
+}
+
 /// Whether a parser's error message is about its own nesting (recursion) limit. Matching the
 /// text is the only signal: neither `saphyr-parser` ("recursion limit exceeded") nor `toml`
-/// ("cannot recurse further; max recursion depth met") gives the error a kind.
+/// ("cannot recurse further; max recursion depth met", and "recursion limit" for a long dotted
+/// key) gives the error a kind.
 fn is_nesting_limit(message: &str) -> bool {
     message.contains("recurs") || message.contains("depth")
 }
@@ -215,6 +329,141 @@ mod tests {
             ..Limits::default()
         };
         parse(&map, id, format, &limits)
+    }
+
+    /// A finding as (code, line, column, message, help).
+    type Found = (String, u32, u32, String, String);
+
+    /// Whether `bytes`, read as the file `path`, may be parsed, and the findings.
+    fn read(path: &str, bytes: &[u8]) -> (bool, Vec<Found>) {
+        let mut map = SourceMap::new();
+        let mut diags = Vec::new();
+        let (id, ok) = read_source(&mut map, path, bytes, &mut diags);
+        let found = diags
+            .iter()
+            .map(|d| {
+                let at = d.primary.as_ref().expect("a place").span.start;
+                let lc = map.file(id).line_col(at);
+                (
+                    d.code.0.to_string(),
+                    lc.line,
+                    lc.column,
+                    d.message.clone(),
+                    d.help.clone().unwrap_or_default(),
+                )
+            })
+            .collect();
+        (ok, found)
+    }
+
+    #[test]
+    fn a_bare_carriage_return_is_refused_at_the_first_one_and_crlf_is_accepted() {
+        for path in ["plants/x.yaml", "plants/x.toml"] {
+            let (ok, found) = read(path, b"a: 1\r\nb: 2\rc: 3\r");
+            assert!(!ok);
+            assert_eq!(found.len(), 1, "{found:?}");
+            let (code, line, column, message, help) = &found[0];
+            assert_eq!((code.as_str(), *line, *column), ("BP0002", 2, 5));
+            assert_eq!(
+                message,
+                &format!("{path} has a bare carriage return (CR) line ending")
+            );
+            assert!(help.contains("LF"), "{help}");
+            // At the very end too, and CRLF (and a CR before a CRLF's CR) as written.
+            assert_eq!(read(path, b"a: 1\r").1[0].2, 5);
+            assert_eq!(read(path, b"a: 1\r\r\n").1[0].2, 5);
+            assert_eq!(read(path, b"a: 1\r\nb: 2\r\n"), (true, Vec::new()));
+        }
+    }
+
+    #[test]
+    fn bidi_controls_are_refused_anywhere_and_their_escapes_are_text() {
+        for c in ('\u{202A}'..='\u{202E}').chain('\u{2066}'..='\u{2069}') {
+            for text in [
+                format!("tier: standard  # {c}critical\n"),
+                format!("name: \"ly{c}on\"\n"),
+                format!("na{c}me = \"lyon\"\n"),
+            ] {
+                let (ok, found) = read("plants/x.yaml", text.as_bytes());
+                assert!(!ok, "{text:?}");
+                let (code, line, column, message, help) = &found[0];
+                let column_of_c = text.chars().position(|x| x == c).expect("written") + 1;
+                assert_eq!(
+                    (code.as_str(), *line, *column as usize),
+                    ("BP0002", 1, column_of_c)
+                );
+                assert!(
+                    message.contains(&format!(
+                        "contains the bidirectional control character U+{:04X} (",
+                        u32::from(c)
+                    )),
+                    "{message}"
+                );
+                assert!(help.contains("CVE-2021-42574"), "{help}");
+            }
+        }
+        assert_eq!(
+            read("plants/x.yaml", "a: 1 # \u{202E}\n".as_bytes()).1[0].3,
+            "plants/x.yaml contains the bidirectional control character U+202E (RIGHT-TO-LEFT OVERRIDE)"
+        );
+        // Escapes are ASCII; neighbouring characters, zero-width ones and right-to-left text
+        // are left to the rules of the values they are in.
+        for text in [
+            "name: \"\\u202E\"\n",
+            "a: \"\u{2029}\u{202F}\u{2065}\u{206A}\u{200B}\u{200F}\"\n",
+            "displayName: \"ליון\"\n",
+        ] {
+            assert_eq!(
+                read("plants/x.yaml", text.as_bytes()),
+                (true, Vec::new()),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_first_character_that_is_not_plain_text_is_the_one_reported() {
+        let (_, found) = read("plants/x.yaml", "a: 1 # \u{2066}\rb: \0\n".as_bytes());
+        assert_eq!(found.len(), 1);
+        assert_eq!((found[0].1, found[0].2), (1, 8));
+        let (_, found) = read("plants/x.yaml", b"a: \0 # \r");
+        assert_eq!(found[0].3, "plants/x.yaml contains a NUL byte");
+    }
+
+    #[test]
+    fn a_utf16_file_is_said_to_look_like_utf16() {
+        let text = "apiVersion: blueprint/v1\nkind: Plant\n";
+        let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        for (bytes, what) in [
+            (
+                [&[0xFF, 0xFE][..], &le].concat(),
+                "is not valid UTF-8: it looks like UTF-16",
+            ),
+            (
+                [&[0xFE, 0xFF][..], &be].concat(),
+                "is not valid UTF-8: it looks like UTF-16",
+            ),
+            (le.clone(), "contains NUL bytes: it looks like UTF-16"),
+            (be, "contains NUL bytes: it looks like UTF-16"),
+        ] {
+            let (ok, found) = read("plants/x.yaml", &bytes);
+            assert!(!ok);
+            let (code, line, column, message, help) = &found[0];
+            assert_eq!(code, "BP0002");
+            assert_eq!(message, &format!("plants/x.yaml {what}"));
+            assert!(help.contains("iconv -f UTF-16 -t UTF-8"), "{help}");
+            assert!(*line == 1 && *column <= 2, "{found:?}");
+        }
+        // Latin-1 and a stray NUL are not UTF-16.
+        let (_, found) = read("plants/x.yaml", b"name: caf\xE9\n");
+        assert_eq!(found[0].3, "plants/x.yaml is not valid UTF-8");
+        assert_eq!(
+            found[0].4,
+            "save the file as UTF-8 (without a byte-order mark)"
+        );
+        let (_, found) = read("plants/x.yaml", b"apiVersion: blue\0print/v1\n");
+        assert_eq!(found[0].3, "plants/x.yaml contains a NUL byte");
     }
 
     fn is_cap(d: &Diagnostic) -> bool {

@@ -163,7 +163,7 @@ fn intent_models(
     compilation: &blueprint_compiler::Compilation,
     ir: &blueprint_compiler::lower::Ir,
     options: &Options,
-) -> BTreeMap<String, serde_json::Value> {
+) -> BTreeMap<String, blueprint_emit::Model> {
     let resolved = compilation.plants.iter().chain(&compilation.platforms);
     let mut models = BTreeMap::new();
     for p in resolved {
@@ -182,10 +182,9 @@ fn intent_models(
                 loc.file = shown;
             }
         }
-        models.insert(
-            ctx.dir.clone(),
-            serde_json::to_value(&model).unwrap_or_default(),
-        );
+        if let Some(m) = blueprint_emit::Model::from_json(model.to_lock_json()) {
+            models.insert(ctx.dir.clone(), m);
+        }
     }
     models
 }

@@ -22,6 +22,9 @@ pub(crate) struct Args<'a> {
 
 pub(crate) fn run(a: &Args<'_>) -> u8 {
     let progress = std::io::stderr().is_terminal() && a.format == OutputFormat::Text;
+    if let Err(code) = super::out_apart_from_dir(a.dir, a.out) {
+        return code;
+    }
     let inputs = match blueprint_cli::walk::read_plants(a.dir) {
         Ok(i) => i,
         Err(e) => return super::fail(e),

@@ -38,6 +38,11 @@ pub(crate) struct Args<'a> {
 const COMMENT_LIMIT: usize = 65_536;
 
 pub(crate) fn run(a: &Args<'_>) -> u8 {
+    // OUT is read (its lock and files), never written, but one inside DIR would be read as
+    // plants, and one around it is a layout `build` refuses.
+    if let Err(code) = super::out_apart_from_dir(a.dir, a.out) {
+        return code;
+    }
     let options = Options {
         threads: a.jobs,
         dir: Some(blueprint_cli::walk::display(a.dir)),

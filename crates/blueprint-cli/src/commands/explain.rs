@@ -36,7 +36,7 @@ pub(crate) fn run(dir: &Path, plant: &str, env: Option<&str>, format: OutputForm
         Ok(c) => c,
         Err(code) => return code,
     };
-    let fleet_path = dir.join("fleet.toml").to_string_lossy().replace('\\', "/");
+    let fleet_path = blueprint_cli::walk::display(&dir.join("fleet.toml"));
     let mine: Vec<&blueprint_compiler::Declared> =
         c.declared.iter().filter(|d| d.name == plant).collect();
     let files: BTreeSet<&str> = mine.iter().map(|d| d.file.as_str()).collect();

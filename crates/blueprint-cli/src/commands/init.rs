@@ -77,7 +77,7 @@ pub(crate) fn run(dir: &Path, name: &str, tier: &str, tenancy: &str, image: Opti
             return 1;
         }
     };
-    let display = path.to_string_lossy().replace('\\', "/");
+    let display = blueprint_cli::walk::display(&path);
     let c = scaffold::check(&inputs, &display, &text);
     if c.has_errors() {
         super::print_findings(&c.map, &c.diagnostics, crate::OutputFormat::Text);

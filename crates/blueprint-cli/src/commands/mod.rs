@@ -47,6 +47,75 @@ pub(crate) fn compile_dir_counted(dir: &std::path::Path) -> Result<(Compilation,
     Ok((blueprint_compiler::compile(&inputs), files))
 }
 
+/// OUT and DIR overlap (exit 2): refused before anything is read or written.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("{message}")]
+#[diagnostic(
+    code(blueprint::out_overlaps_dir),
+    help(
+        "write the tree beside the plants directory, not in it or around it: e.g. `blueprint build plants --out gitops`"
+    )
+)]
+pub(crate) struct OutOverlapsDir {
+    message: String,
+}
+
+/// `path` as the file system will resolve it: absolute, the longest part that exists with its
+/// links resolved, the rest (still to be created) with `.` and `..` taken lexically, as
+/// `create_dir_all` creates it.
+fn resolved(path: &std::path::Path) -> std::path::PathBuf {
+    use std::path::{Component, PathBuf};
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().unwrap_or_default().join(path)
+    };
+    let components: Vec<Component<'_>> = absolute.components().collect();
+    for split in (0..=components.len()).rev() {
+        let head: PathBuf = components[..split].iter().collect();
+        let Ok(mut out) = std::fs::canonicalize(&head) else {
+            continue;
+        };
+        for c in &components[split..] {
+            match c {
+                Component::ParentDir => {
+                    out.pop();
+                }
+                Component::Normal(name) => out.push(name),
+                Component::CurDir | Component::RootDir | Component::Prefix(_) => {}
+            }
+        }
+        return out;
+    }
+    absolute
+}
+
+/// Refuses an OUT that is DIR, is inside it (its generated files would be read as plant files
+/// by the next run) or contains it (the tree would be written around, and under `plants/`
+/// into, the plant files), before anything is read or written. Both are resolved first, so a
+/// link or `..` does not hide the overlap.
+pub(crate) fn out_apart_from_dir(dir: &std::path::Path, out: &std::path::Path) -> Result<(), u8> {
+    let (d, o) = (resolved(dir), resolved(out));
+    let shown_dir = blueprint_cli::walk::display(dir);
+    let shown_out = blueprint_cli::walk::display(out);
+    let message = if o == d {
+        format!(
+            "OUT {shown_out} is the plants directory {shown_dir}: the generated tree would be written among the plant files; nothing was read or written"
+        )
+    } else if o.starts_with(&d) {
+        format!(
+            "OUT {shown_out} is inside the plants directory {shown_dir}: its generated files would be read as plant files; nothing was read or written"
+        )
+    } else if d.starts_with(&o) {
+        format!(
+            "OUT {shown_out} contains the plants directory {shown_dir}: the generated tree (plants/, clusters/, terraform/…) would be written around the plant files, or among them; nothing was read or written"
+        )
+    } else {
+        return Ok(());
+    };
+    Err(fail(OutOverlapsDir { message }))
+}
+
 /// A failure to read or write OUT (exit 2).
 #[derive(Debug, thiserror::Error)]
 #[error(transparent)]

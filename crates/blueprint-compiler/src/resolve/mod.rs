@@ -342,6 +342,18 @@ fn resolve_env(
         ok: head.valid_name,
     };
     // Every step reports its findings, even when an earlier one failed.
+    // A blank display name would title the runbook with nothing.
+    if let Some(d) = doc
+        .display_name
+        .as_ref()
+        .filter(|d| d.value.trim().is_empty())
+    {
+        cx.reject(
+            Diagnostic::new(codes::WRONG_TYPE, "displayName is blank")
+                .at(d.span, "no text")
+                .help("write the plant's name as people say it (`Lyon – stamping and assembly`), or leave displayName out to use `name`"),
+        );
+    }
     let place = placement::place(&mut cx, doc, &head);
     let owner = placement::owner(&mut cx, head.owner);
     let recovery = backup::objectives(&mut cx, doc, &place, &head);

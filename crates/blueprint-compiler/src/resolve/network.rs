@@ -12,6 +12,8 @@ use blueprint_syntax::doc::{self, Direction, IntegrationKind, PlantDoc, Protocol
 
 /// Odoo refuses request bodies above this, whatever the proxy allows.
 pub(crate) const ODOO_MAX_BODY: u64 = 128 * MI;
+/// The smallest request body limit: less rounds to Traefik's 0, no limit.
+const MIN_UPLOAD: u64 = MI;
 
 /// Resolves `ingress`; `None` (after reporting why) when prod has no host.
 pub(crate) fn ingress(cx: &mut Cx<'_>, doc: &PlantDoc, head: &Header<'_>) -> Option<Ingress> {
@@ -86,9 +88,11 @@ fn host(cx: &mut Cx<'_>, ing: Option<&doc::Ingress>, head: &Header<'_>) -> Optio
     host
 }
 
-/// `ingress.maxUploadSize`, 64Mi unless set; above what Odoo accepts is BP1011.
+/// `ingress.maxUploadSize`, 64Mi unless set; below 1Mi is BP0014 (Traefik reads a limit of 0
+/// as none), above what Odoo accepts is BP1011.
 fn max_upload(cx: &mut Cx<'_>, ing: Option<&doc::Ingress>) -> Option<Val<u64>> {
-    let max_upload = match ing.and_then(|i| i.max_upload_size.as_ref()) {
+    let written = ing.and_then(|i| i.max_upload_size.as_ref());
+    let max_upload = match written {
         Some(t) => cx.qty(t),
         None => Some(Val::derived(
             64 * MI,
@@ -96,6 +100,21 @@ fn max_upload(cx: &mut Cx<'_>, ing: Option<&doc::Ingress>) -> Option<Val<u64>> {
             "64Mi unless set",
         )),
     };
+    if let (Some(m), Some(t)) = (&max_upload, written)
+        && m.value < MIN_UPLOAD
+    {
+        cx.diags.push(
+            Diagnostic::new(
+                codes::OUT_OF_RANGE,
+                format!(
+                    "ingress.maxUploadSize must be at least 1Mi, found {}",
+                    blueprint_diagnostics::shorten(&t.value, 40)
+                ),
+            )
+            .at(t.span, "below 1Mi")
+            .help("Traefik reads a request body limit of 0 as no limit at all: set the largest upload users need, from 1Mi to 128Mi (64Mi unless set)"),
+        );
+    }
     if let Some(m) = &max_upload
         && m.value > ODOO_MAX_BODY
     {
@@ -117,11 +136,18 @@ fn max_upload(cx: &mut Cx<'_>, ing: Option<&doc::Ingress>) -> Option<Val<u64>> {
     max_upload
 }
 
-/// `network.cidr`: must parse (BP4007); the dedicated tenancies need one (BP1010), and outside
-/// prod one of their own, set in the environment's overlay (BP1015).
+/// `network.cidr`: must parse (BP4007); the dedicated tenancies need one (BP1010) that an AWS
+/// VPC and the cluster module can use (IPv4, /16 to /21, the network's own address: BP4007),
+/// and outside prod one of their own, set in the environment's overlay (BP1015). The other
+/// tenancies run on a shared cluster's network: a `network.cidr` (a fleet default, say) is
+/// checked but not kept, so it takes no part in the overlap rules (BP3004).
 pub(crate) fn cidr(cx: &mut Cx<'_>, doc: &PlantDoc, head: &Header<'_>) -> Option<Val<String>> {
     let tenancy = head.tenancy;
     let env = cx.env();
+    let dedicated = matches!(
+        tenancy.value,
+        Tenancy::DedicatedCluster | Tenancy::DedicatedEnvironment
+    );
     let cidr = doc
         .network
         .as_ref()
@@ -129,7 +155,7 @@ pub(crate) fn cidr(cx: &mut Cx<'_>, doc: &PlantDoc, head: &Header<'_>) -> Option
         .map(|c| cx.layers.val(c));
     if let Some(c) = &cidr {
         let span = c.origin.span().unwrap_or(cx.anchor);
-        parse_with(
+        let net = parse_with(
             cx.diags,
             &Spanned {
                 value: c.value.clone(),
@@ -140,39 +166,50 @@ pub(crate) fn cidr(cx: &mut Cx<'_>, doc: &PlantDoc, head: &Header<'_>) -> Option
             "write a network such as `10.20.0.0/16`",
             |s| s.parse::<ipnet::IpNet>().map_err(|e| e.to_string()),
         );
-    }
-    if matches!(
-        tenancy.value,
-        Tenancy::DedicatedCluster | Tenancy::DedicatedEnvironment
-    ) {
-        match &cidr {
-            None => {
-                cx.reject(
-                    Diagnostic::new(codes::CIDR_REQUIRED, format!("tenancy `{}` needs `network.cidr`", tenancy.value))
-                        .at(tenancy.span, "own cluster needs its own network")
-                        .help("add `network: {cidr: 10.x.0.0/16}`, unique in the fleet; each non-prod environment sets its own in its overlay"),
-                );
-            }
-            Some(c) if env != "prod" && !matches!(c.origin, Origin::Overlay { .. }) => {
-                cx.reject(
-                    Diagnostic::new(
-                        codes::ENV_CIDR_NOT_OWN,
-                        format!(
-                            "`{}` outside prod reuses the base network.cidr {}",
-                            head.name.value, c.value
-                        ),
-                    )
-                    .at(
-                        c.origin.span().unwrap_or(cx.anchor),
-                        "shared by every environment",
-                    )
-                    .help(format!(
-                        "set `environments.{env}.network.cidr` to a network of its own"
-                    )),
-                );
-            }
-            Some(_) => {}
+        if let Some(net) = net.filter(|_| dedicated)
+            && let Err(why) = units::vpc_network(&net)
+        {
+            bad(
+                cx.diags,
+                codes::INVALID_CIDR,
+                span,
+                "network.cidr",
+                &c.value,
+                &why,
+                "give the cluster an IPv4 network of its own from /16 to /21, such as `10.20.0.0/16`",
+            );
         }
+    }
+    if !dedicated {
+        return None;
+    }
+    match &cidr {
+        None => {
+            cx.reject(
+                Diagnostic::new(codes::CIDR_REQUIRED, format!("tenancy `{}` needs `network.cidr`", tenancy.value))
+                    .at(tenancy.span, "own cluster needs its own network")
+                    .help("add `network: {cidr: 10.x.0.0/16}`, unique in the fleet; each non-prod environment sets its own in its overlay"),
+            );
+        }
+        Some(c) if env != "prod" && !matches!(c.origin, Origin::Overlay { .. }) => {
+            cx.reject(
+                Diagnostic::new(
+                    codes::ENV_CIDR_NOT_OWN,
+                    format!(
+                        "`{}` outside prod reuses the base network.cidr {}",
+                        head.name.value, c.value
+                    ),
+                )
+                .at(
+                    c.origin.span().unwrap_or(cx.anchor),
+                    "shared by every environment",
+                )
+                .help(format!(
+                    "set `environments.{env}.network.cidr` to a network of its own"
+                )),
+            );
+        }
+        Some(_) => {}
     }
     cidr
 }

@@ -32,14 +32,19 @@ pub(crate) fn unique_names(names: &[(String, Span)], diags: &mut Vec<Diagnostic>
     }
 }
 
-/// Hosts unique per (plant, environment) and inside the DNS zone.
+/// Hosts unique per (plant, environment) and inside the DNS zone, each finding once for the
+/// place that writes the host (a fleet default serves many plants), and no plant host equal to
+/// the host a client-certificate integration of another gets (`<integration>.<host>`, as
+/// `lower` names it).
 fn hosts(fleet: &Fleet, plants: &[ResolvedPlant], diags: &mut Vec<Diagnostic>) {
     let zone = fleet.dns_zone();
     let mut seen: BTreeMap<&str, &ResolvedPlant> = BTreeMap::new();
+    let mut outside = std::collections::BTreeSet::new();
+    let mut duplicates = std::collections::BTreeSet::new();
     for p in plants {
         let h = &p.ingress.host;
         let span = span_of(p, &h.origin);
-        if !(h.value.ends_with(&format!(".{zone}"))) {
+        if !(h.value.ends_with(&format!(".{zone}"))) && outside.insert(span) {
             diags.push(
                 Diagnostic::new(
                     codes::HOST_OUTSIDE_ZONE,
@@ -56,7 +61,10 @@ fn hosts(fleet: &Fleet, plants: &[ResolvedPlant], diags: &mut Vec<Diagnostic>) {
             );
         }
         match seen.get(h.value.as_str()) {
-            Some(other) if !(other.name.value == p.name.value && other.env == p.env) => {
+            Some(other)
+                if !(other.name.value == p.name.value && other.env == p.env)
+                    && duplicates.insert((span, span_of(other, &other.ingress.host.origin))) =>
+            {
                 let d = Diagnostic::new(codes::DUPLICATE_HOST, format!("host `{}` is used by {}/{} and {}/{}", h.value, other.name.value, other.env, p.name.value, p.env))
                     .at(span, "second use")
                     .also(span_of(other, &other.ingress.host.origin), "first used here")
@@ -67,6 +75,37 @@ fn hosts(fleet: &Fleet, plants: &[ResolvedPlant], diags: &mut Vec<Diagnostic>) {
             None => {
                 seen.insert(&h.value, p);
             }
+        }
+    }
+    for p in plants {
+        for i in p
+            .integrations
+            .iter()
+            .filter(|i| i.mutual_tls && i.direction != Direction::Outbound)
+        {
+            let own = format!("{}.{}", i.name.value, p.ingress.host.value);
+            let Some(other) = seen.get(own.as_str()) else {
+                continue;
+            };
+            let span = span_of(other, &other.ingress.host.origin);
+            if !duplicates.insert((span, span_of(p, &i.name.origin))) {
+                continue;
+            }
+            diags.push(
+                Diagnostic::new(
+                    codes::DUPLICATE_HOST,
+                    format!(
+                        "host `{own}` of {}/{} is the host integration `{}` of {}/{} gets for its client certificates",
+                        other.name.value, other.env, i.name.value, p.name.value, p.env
+                    ),
+                )
+                .at(span, "taken by an integration")
+                .also(
+                    span_of(p, &i.name.origin),
+                    format!("served on `{own}`"),
+                )
+                .help("choose another host; an integration that needs client certificates (EDI, supplier portal) is served on `<integration>.<plant host>`"),
+            );
         }
     }
 }
@@ -164,7 +203,9 @@ fn networks(plants: &[ResolvedPlant], diags: &mut Vec<Diagnostic>) {
             let relevant = (a.is_plant && b.is_plant && !same_plant_env)
                 || (a.is_plant != b.is_plant
                     && (same_plant_env || a.plant.name.value != b.plant.name.value));
-            if !relevant || a.span == b.span {
+            // One written network two plants inherit (a fleet default) is one overlap, at it.
+            let same_place = a.span == b.span;
+            if !relevant || (same_place && a.plant.name.value == b.plant.name.value) {
                 continue;
             }
             let (first, second) = if (a.span.file, a.span.start) <= (b.span.file, b.span.start) {
@@ -172,7 +213,22 @@ fn networks(plants: &[ResolvedPlant], diags: &mut Vec<Diagnostic>) {
             } else {
                 (b, a)
             };
-            if reported.insert((first.span, second.span)) {
+            if same_place && reported.insert((first.span, second.span)) {
+                let tenancy = |p: &ResolvedPlant| span_of(p, &p.tenancy.origin);
+                diags.push(
+                    Diagnostic::new(
+                        codes::OVERLAPPING_CIDR,
+                        format!(
+                            "{} ({}) is also the {} ({})",
+                            second.what, second.net, first.what, first.net
+                        ),
+                    )
+                    .at(second.span, "one network for several plants")
+                    .also(tenancy(first.plant), format!("{}/{} inherits it", first.plant.name.value, first.plant.env))
+                    .also(tenancy(second.plant), format!("{}/{} inherits it", second.plant.name.value, second.plant.env))
+                    .help("a default network is the same network for every plant that inherits it: give each dedicated plant its own `network.cidr`"),
+                );
+            } else if reported.insert((first.span, second.span)) {
                 diags.push(
                     Diagnostic::new(
                         codes::OVERLAPPING_CIDR,

@@ -187,35 +187,83 @@ fn rpo_region_loss(s: &Subject<'_>, diags: &mut Vec<Diagnostic>) {
     );
 }
 
-/// BP2010: an objective tighter than the tier honours (`minRpo`, `minRto`), one finding each.
+/// Where a value was written in the fleet file (a fleet default or a tier override), if the
+/// fleet is a real file.
+fn in_fleet(s: &Subject<'_>, origin: &Origin) -> Option<Span> {
+    match origin {
+        Origin::Tier {
+            span, fleet: true, ..
+        }
+        | Origin::FleetDefault(span)
+            if !s.fleet.embedded =>
+        {
+            Some(*span)
+        }
+        _ => None,
+    }
+}
+
+/// BP2010: an objective tighter than the tier honours (`minRpo`, `minRto`), one finding each,
+/// at the objective the plant writes; when it writes none, at the fleet's override of the
+/// minimum (the fleet made the tier's own default infeasible), else where the fleet writes the
+/// objective, else at the plant's tier. A finding at the fleet is the same for every plant of
+/// the tier, and is listed once.
 fn objective_beyond_tier(s: &Subject<'_>, diags: &mut Vec<Diagnostic>) {
     let (tier, tv) = (s.head.tier, s.place.profile);
     let (rpo, rto) = (&s.recovery.rpo, &s.recovery.rto);
     let rpo_beyond = rpo.value < tv.min_rpo.value && !s.managed_rpo_too_tight();
     let rto_beyond = rto.value < tv.min_rto.value;
-    for (what, beyond, v, min, span) in [
-        ("rpo", rpo_beyond, rpo.value, tv.min_rpo.value, s.rpo_span()),
-        ("rto", rto_beyond, rto.value, tv.min_rto.value, s.rto_span()),
+    for (what, key, beyond, v, min) in [
+        ("rpo", "minRpo", rpo_beyond, rpo, &tv.min_rpo),
+        ("rto", "minRto", rto_beyond, rto, &tv.min_rto),
     ] {
-        if beyond {
-            diags.push(
-                Diagnostic::new(
-                    codes::OBJECTIVE_BEYOND_TIER,
-                    format!(
-                        "recovery.{what} {} is tighter than tier `{}` honours ({})",
-                        fmt_duration(v),
-                        tier.value,
-                        fmt_duration(min)
-                    ),
-                )
-                .at(span, "too tight for the tier")
+        if !beyond {
+            continue;
+        }
+        let d = Diagnostic::new(
+            codes::OBJECTIVE_BEYOND_TIER,
+            format!(
+                "recovery.{what} {} is tighter than tier `{}` honours ({})",
+                fmt_duration(v.value),
+                tier.value,
+                fmt_duration(min.value)
+            ),
+        );
+        let in_plant = v.origin.span().filter(|sp| sp.file == s.file);
+        let d = match (in_plant, in_fleet(s, &min.origin), in_fleet(s, &v.origin)) {
+            (None, Some(at), _) => d
+                .at(at, format!("tier `{}` honours {} at best", tier.value, fmt_duration(min.value)))
+                .note(format!(
+                    "recovery.{what} {} comes from {}; plants that set no {what} get it",
+                    fmt_duration(v.value),
+                    match &v.origin {
+                        Origin::Tier { fleet: false, .. } => "the tier's default".to_string(),
+                        Origin::Tier { .. } =>
+                            format!("the tier's default in [tiers.{}]", tier.value),
+                        _ => "the fleet's defaults".to_string(),
+                    }
+                ))
+                .help(format!(
+                    "set `{key}` of [tiers.{}] to {} or less, or `{what}` of the tier (or of its plants) to {} or more",
+                    tier.value,
+                    fmt_duration(v.value),
+                    fmt_duration(min.value)
+                )),
+            (None, None, Some(at)) => d
+                .at(at, "too tight for the tier")
+                .help(format!(
+                    "set {what} to {} or more, or choose a higher tier",
+                    fmt_duration(min.value)
+                )),
+            _ => d
+                .at(in_plant.unwrap_or(tier.span), "too tight for the tier")
                 .also(tier.span, "tier")
                 .help(format!(
                     "set {what} to {} or more, or choose a higher tier",
-                    fmt_duration(min)
+                    fmt_duration(min.value)
                 )),
-            );
-        }
+        };
+        diags.push(d);
     }
 }
 
