@@ -245,7 +245,7 @@ fn family_of(text: &str) -> Family {
         || (t.contains('/') && t.chars().next().is_some_and(|c| c.is_ascii_uppercase()))
     {
         Family::Schedule
-    } else if CHOICES.contains(&t) {
+    } else if CHOICES.iter().any(|c| c == t) {
         Family::Choice
     } else if t
         .chars()
@@ -257,38 +257,29 @@ fn family_of(text: &str) -> Family {
     }
 }
 
-/// Values of the plants' enumerations (tier, tenancy, versions, integration fields).
-const CHOICES: &[&str] = &[
-    "critical",
-    "standard",
-    "basic",
-    "shared",
-    "dedicated-namespace",
-    "dedicated-cluster",
-    "dedicated-environment",
-    "17.0",
-    "18.0",
-    "19.0",
-    "community",
-    "enterprise",
-    "inbound",
-    "outbound",
-    "both",
-    "https",
-    "sftp",
-    "mqtt",
-    "amqp",
-    "postgres-readonly",
-    "mes",
-    "wms",
-    "edi",
-    "iot",
-    "barcode",
-    "supplier-portal",
-    "shipping",
-    "bi",
-    "aws",
-];
+/// Values of the plants' and fleets' enumerations (tier, tenancy, versions, integration
+/// fields, provider…): every `const` of the published JSON Schemas, so a new choice is
+/// mutated to as soon as the DSL has it.
+static CHOICES: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+    fn consts(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, x) in m {
+                    match (k.as_str(), x.as_str()) {
+                        ("const", Some(c)) if !out.iter().any(|o| o == c) => out.push(c.into()),
+                        _ => consts(x, out),
+                    }
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|x| consts(x, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    consts(&blueprint_syntax::schema::plant_schema(), &mut out);
+    consts(&blueprint_syntax::schema::fleet_schema(), &mut out);
+    out
+});
 
 /// Literals by family: a mutation writes one in place of a scalar, of the scalar's own family
 /// ([`Mutation::Similar`], which keeps more mutants meaningful and reaches the rules and the
@@ -399,7 +390,7 @@ fn families() -> Vec<(Family, Vec<Lit>)> {
         (
             // Enumerations: another valid choice reaches deeper than garbage.
             Family::Choice,
-            CHOICES.iter().map(|c| S(c)).collect(),
+            CHOICES.iter().map(|c| S(c.as_str())).collect(),
         ),
         (
             // Schedules, windows, time zones.

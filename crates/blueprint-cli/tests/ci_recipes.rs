@@ -21,7 +21,7 @@
 
 mod common;
 
-use common::{Scratch, copy_dir, root, run};
+use common::{Scratch, copy_dir, edit, git, root, run};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -533,31 +533,6 @@ fn gitlab_recipe() -> Recipe {
 
 // ---------------------------------------------------------------------------------------------
 // The scratch repositories
-
-/// Runs git in `dir` with a fixed identity and clock.
-fn git(dir: &Path, args: &[&str]) {
-    let status = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "board")
-        .env("GIT_AUTHOR_EMAIL", "board@example.com")
-        .env("GIT_COMMITTER_NAME", "board")
-        .env("GIT_COMMITTER_EMAIL", "board@example.com")
-        .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
-        .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .stdout(Stdio::null())
-        .status()
-        .expect("git runs");
-    assert!(status.success(), "git {}", args.join(" "));
-}
-
-fn edit(path: &Path, from: &str, to: &str) {
-    let text = std::fs::read_to_string(path).unwrap();
-    assert!(text.contains(from), "{}: {from}", path.display());
-    std::fs::write(path, text.replacen(from, to, 1)).unwrap();
-}
 
 fn build(dir: &Path) {
     let (code, _, err) = run(&["build", "plants", "--out", "gitops"], dir);

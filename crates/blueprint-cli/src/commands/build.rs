@@ -58,7 +58,13 @@ pub(crate) fn run(a: &Args<'_>) -> u8 {
                 "{}: an interrupted build had committed; it was finished",
                 a.out.display()
             ),
-            Err(e) => return super::fail(crate::commands::EmitFailure(e)),
+            Err(e) => {
+                // OUT as it was: a directory this build created goes again.
+                if let Some(s) = stager {
+                    let _ = s.discard();
+                }
+                return super::fail(crate::commands::EmitFailure(e));
+            }
         }
     }
     if progress {
